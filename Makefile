@@ -1,0 +1,39 @@
+# imputebench — every target creates .venv and installs the package on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CONFIG ?= benchmarks/configs/default.toml
+
+# Never let the repository root land on sys.path (DESIGN.md §2).
+export PYTHONSAFEPATH := 1
+# Tests and CI read the standard tables from ../shared/datasets when it is there.
+ifneq ($(wildcard ../shared/datasets),)
+export IMPUTEBENCH_DATA ?= $(abspath ../shared/datasets)
+endif
+
+.PHONY: help bench test lint report clean
+help:  ## show this help
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imputebench needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+bench: $(STAMP)  ## run the default benchmark (resumable) and write reports/default/
+	$(BIN)/imputebench run $(CONFIG)
+
+report: $(STAMP)  ## re-render the default report from its journal
+	$(BIN)/imputebench report runs/default/journal.jsonl --out reports/default
+
+test: lint  ## ruff + the test suite on CPU
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+clean:  ## remove the environment and run journals (not the committed reports)
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,109 @@
+"""Metric interface (DESIGN.md §5) and the metric registry.
+
+A metric scores an imputation against the ground truth. ``compute(truth, imputed, mask)`` gets
+the complete-as-loaded table ``truth`` (source NaN stay NaN and are never scored), the imputer's
+output (one table when ``uses == "point"``, a list of draws when ``uses == "draws"``) and the
+boolean ``mask`` of cells hidden by the harness. It returns ``{column: value, ..., "__all__":
+value}``; an empty dict means the metric does not apply (e.g. accuracy on a numeric table).
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from imputebench.datasets.registry import Registry
+
+ALL = "__all__"
+
+
+class Goal(str, Enum):
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+
+_REGISTRY = Registry("metric", "imputebench.metrics", group="imputebench.metrics",
+                     skip={"base"})
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator: add a :class:`Metric` subclass to the registry under ``cls.name``."""
+    return _REGISTRY.register(cls)
+
+
+def available_metrics() -> list[str]:
+    return _REGISTRY.names()
+
+
+def get_metric(name: str) -> Metric:
+    return _REGISTRY.create(name)
+
+
+class Metric:
+    """Base class: metadata as class attributes, ``compute`` and ``normalize``.
+
+    ``definition`` is the exact formula in one paragraph; reports print it.
+    """
+
+    name: ClassVar[str]
+    goal: ClassVar[Goal] = Goal.MINIMIZE
+    min_value: ClassVar[float] = 0.0
+    max_value: ClassVar[float] = math.inf
+    level: ClassVar[str] = "cell"          # "cell" | "table"
+    uses: ClassVar[str] = "point"          # "point" | "draws"
+    kinds: ClassVar[frozenset[str]] = frozenset({"numeric"})
+    definition: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+
+    def compute(self, truth: pd.DataFrame, imputed, mask: np.ndarray) -> dict[str, float]:
+        raise NotImplementedError
+
+    @classmethod
+    def normalize(cls, raw: float) -> float:
+        """Map a raw value to [0, 1], 1 = best.
+
+        Bounded metrics scale linearly between ``min_value`` and ``max_value``. A metric on
+        ``[min, inf)`` maps ``r`` to ``1 / (1 + (r - min))`` when minimized and to
+        ``1 - 1 / (1 + (r - min))`` when maximized.
+        """
+        raw = float(raw)
+        if math.isnan(raw):
+            return math.nan
+        lo, hi = cls.min_value, cls.max_value
+        if math.isfinite(lo) and math.isfinite(hi):
+            x = (min(max(raw, lo), hi) - lo) / (hi - lo)
+            return 1.0 - x if cls.goal == Goal.MINIMIZE else x
+        if math.isfinite(lo):
+            inv = 1.0 / (1.0 + max(raw - lo, 0.0))
+            return inv if cls.goal == Goal.MINIMIZE else 1.0 - inv
+        # (-inf, hi] or unbounded: logistic squash
+        s = 1.0 / (1.0 + math.exp(-raw))
+        return 1.0 - s if cls.goal == Goal.MINIMIZE else s
+
+    @classmethod
+    def info(cls) -> dict:
+        return {"name": cls.name, "goal": cls.goal.value, "min": cls.min_value,
+                "max": cls.max_value, "level": cls.level, "uses": cls.uses,
+                "kinds": sorted(cls.kinds), "definition": cls.definition,
+                "reference": cls.reference}
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+def hidden_numeric(truth: pd.DataFrame, imputed: pd.DataFrame, mask: np.ndarray):
+    """Yield ``(column, true values, imputed values, observed values)`` per numeric column with
+    at least one hidden cell. Observed = cells neither hidden nor missing in the source."""
+    for j, col in enumerate(truth.columns):
+        if isinstance(truth[col].dtype, pd.CategoricalDtype):
+            continue
+        t = truth[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        m = mask[:, j] & ~np.isnan(t)
+        if not m.any():
+            continue
+        i = imputed[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        obs = t[~mask[:, j] & ~np.isnan(t)]
+        yield col, t[m], i[m], obs
