@@ -1,0 +1,41 @@
+"""Shared test setup: markers, the data directory, and small typed tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def pytest_configure(config):
+    if "IMPUTEBENCH_DATA" not in os.environ and SHARED_DATA.is_dir():
+        os.environ["IMPUTEBENCH_DATA"] = str(SHARED_DATA)
+
+
+def pytest_collection_modifyitems(config, items):
+    network = os.environ.get("IMPUTEBENCH_NETWORK") == "1"
+    require_gpu = os.environ.get("IMPUTEBENCH_REQUIRE_GPU") == "1"
+    has_gpu = False
+    if any("gpu" in item.keywords for item in items):
+        try:
+            import torch
+
+            has_gpu = torch.cuda.is_available()
+        except ImportError:
+            has_gpu = False
+    for item in items:
+        if "network" in item.keywords and not network:
+            item.add_marker(pytest.mark.skip(reason="needs network: set IMPUTEBENCH_NETWORK=1"))
+        if "gpu" in item.keywords and not has_gpu and not require_gpu:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU"))
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    path = Path(os.environ.get("IMPUTEBENCH_DATA", SHARED_DATA))
+    if not path.is_dir():
+        pytest.skip(f"data directory {path} is absent")
+    return path
