@@ -47,7 +47,10 @@ def get_dataset(name: str, **params) -> Dataset:
     if isinstance(name, str) and (name.startswith("csv:") or name.startswith("parquet:")):
         from imputebench.datasets.userfile import UserFile
 
-        return UserFile(path=name.split(":", 1)[1], **params)
+        try:
+            return UserFile(path=name.split(":", 1)[1], **params)
+        except TypeError as exc:  # an unknown keyword: same error as for registered datasets
+            raise ImputebenchError(f"bad parameters for dataset {name!r}: {exc}") from None
     return _REGISTRY.create(name, **params)
 
 

@@ -1,0 +1,143 @@
+"""One benchmark cell: fit an imputer on a masked table, impute, score (DESIGN.md §1).
+
+``Cell`` is the unit of work, caching, failure and distribution. ``execute`` runs in whatever
+process the executor chooses and always returns a journal record; an exception becomes a
+``failed`` record with its message, never an escape.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+import pandas as pd
+
+from imputebench.benchmarks.config import DatasetSpec, ImputerSpec
+from imputebench.benchmarks.seeding import derive_seed, digest
+from imputebench.datasets import MaskSpec
+from imputebench.datasets.masking import achieved_rate
+from imputebench.imputers import get_imputer
+from imputebench.metrics import get_metric
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: DatasetSpec
+    mask: MaskSpec
+    repetition: int
+    imputer: ImputerSpec
+
+    def mask_fields(self) -> tuple:
+        return (self.dataset.name, self.dataset.kwargs, self.mask.to_dict(), self.repetition)
+
+    @property
+    def mask_seed(self) -> int:
+        return derive_seed("mask", *self.mask_fields())
+
+    @property
+    def imputer_seed(self) -> int:
+        return derive_seed("imputer", *self.mask_fields(), self.imputer.name,
+                           self.imputer.kwargs)
+
+    @property
+    def key(self) -> str:
+        return digest(*self.mask_fields(), self.imputer.name, self.imputer.kwargs)[:20]
+
+    def base_record(self) -> dict:
+        return {
+            "key": self.key, "dataset": self.dataset.name, "dataset_params": self.dataset.kwargs,
+            "mask": self.mask.to_dict(), "repetition": self.repetition,
+            "imputer": self.imputer.name, "params": self.imputer.kwargs,
+            "label": self.imputer.label(), "seed": self.imputer_seed,
+        }
+
+
+_VERSIONS: dict | None = None
+
+
+def versions() -> dict:
+    global _VERSIONS  # computed once per process; read-only afterwards
+    if _VERSIONS is None:
+        out = {"python": platform.python_version(), "platform": platform.platform()}
+        for pkg in ("imputebench", "numpy", "pandas", "scikit-learn", "scipy", "torch"):
+            try:
+                out[pkg] = version(pkg)
+            except PackageNotFoundError:
+                pass
+        _VERSIONS = out
+    return _VERSIONS
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * resource.getpagesize() / 2**20
+    except OSError:
+        return float("nan")
+
+
+def _maxrss_mb() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return r / 2**20 if sys.platform == "darwin" else r / 1024
+
+
+def execute(cell: Cell, truth: pd.DataFrame, mask: np.ndarray, metrics: tuple[str, ...],
+            n_draws: int = 10) -> dict:
+    """Run one cell and return its journal record (status ok / failed / skipped)."""
+    rec = cell.base_record()
+    rec.update(n_rows=int(truth.shape[0]), n_cols=int(truth.shape[1]),
+               achieved_rate=achieved_rate(truth, mask), versions=versions(), device="cpu")
+    try:
+        rec.update(_run(cell, truth, mask, metrics, n_draws))
+        rec["status"], rec["reason"] = "ok", None
+    except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the run goes on
+        rec["status"] = "skipped" if isinstance(exc, SkipCell) else "failed"
+        rec["reason"] = f"{type(exc).__name__}: {exc}".strip()
+        rec["traceback"] = traceback.format_exc(limit=6)
+    rec["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return rec
+
+
+class SkipCell(Exception):
+    """Raised when a cell cannot run for a known reason (missing optional package, ...)."""
+
+
+def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
+    params = cell.imputer.kwargs
+    imputer = get_imputer(cell.imputer.name, **params)
+    if "random_state" in imputer.get_params() and "random_state" not in params:
+        imputer.set_params(random_state=cell.imputer_seed)
+    device = imputer.get_params().get("device", "cpu")
+    hidden = truth.mask(mask)
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    imputer.fit(hidden)
+    t1 = time.perf_counter()
+    point = imputer.transform(hidden)
+    scorers = [get_metric(m) for m in metrics]
+    draws = None
+    if any(s.uses == "draws" for s in scorers):
+        draws = imputer.sample(hidden, n_draws, random_state=cell.imputer_seed)
+    t2 = time.perf_counter()
+    scores, errors = {}, {}
+    for s in scorers:
+        try:
+            value = s.compute(truth, draws if s.uses == "draws" else point, mask)
+        except Exception as exc:  # noqa: BLE001 - one metric's bug must not lose the others
+            errors[s.name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if value:
+            scores[s.name] = {k: float(v) for k, v in value.items()}
+    out = {"metrics": scores, "fit_seconds": t1 - t0, "impute_seconds": t2 - t1,
+           "peak_memory_mb": max(_maxrss_mb() - rss0, 0.0), "device": str(device)}
+    if errors:
+        out["metric_errors"] = errors
+    return out

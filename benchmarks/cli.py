@@ -1,0 +1,167 @@
+"""The ``imputebench`` command: run | report | list | check.
+
+Every user mistake ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from imputebench.datasets.errors import ImputebenchError
+
+
+def _cmd_run(args) -> int:
+    from imputebench.benchmarks.config import load_config
+    from imputebench.benchmarks.runner import default_paths, run_benchmark
+
+    config = load_config(args.config)
+    journal, out = default_paths(config)
+    journal = Path(args.journal) if args.journal else journal
+    out = Path(args.out) if args.out else out
+    if args.fresh and journal.exists():
+        journal.unlink()
+    summary = run_benchmark(config, journal, executor=args.executor, workers=args.workers,
+                            retry_failed=args.retry_failed, progress=not args.quiet)
+    print(f"{config.name}: {summary.total} cells, {summary.skipped_done} already in "
+          f"{journal}, {summary.ran} run now ({summary.failed} not ok)")
+    if not args.no_report:
+        _render(journal, out, config.title or f"imputebench: {config.name}", config,
+                " ".join(["imputebench", *sys.argv[1:]]))
+    return 0
+
+
+def _render(journal: Path, out: Path, title: str, config=None, command: str = "") -> None:
+    from imputebench.benchmarks.journal import load_records
+    from imputebench.benchmarks.report import render_report
+
+    records = load_records(journal)
+    if config is not None:  # only this config's cells, even if the journal holds more
+        from imputebench.benchmarks.runner import plan
+
+        keys = {c.key for c in plan(config)}
+        records = [r for r in records if r["key"] in keys]
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"journal": str(journal), "command": command}
+    if config is not None:
+        meta["config"] = config.summary()
+    paths = render_report(records, out, title=title, meta=meta)
+    copy = out / "journal.jsonl"
+    if journal.resolve() != copy.resolve():
+        with copy.open("w", encoding="utf-8") as fh:  # the journal the report came from
+            import json
+
+            for rec in sorted(records, key=lambda r: r["key"]):
+                fh.write(json.dumps(rec, sort_keys=True) + "\n")
+    print(f"report: {paths['markdown']} and {paths['html']}")
+
+
+def _cmd_report(args) -> int:
+    journal = Path(args.journal)
+    config = None
+    if args.config:
+        from imputebench.benchmarks.config import load_config
+
+        config = load_config(args.config)
+    out = Path(args.out) if args.out else (journal.parent if journal.suffix else journal)
+    _render(journal if journal.suffix else journal / "journal.jsonl", out,
+            args.title or "imputebench report", config, " ".join(["imputebench", *sys.argv[1:]]))
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from imputebench.datasets import available_datasets, available_mechanisms, get_dataset
+    from imputebench.imputers import available_imputers, get_imputer_class
+    from imputebench.metrics import available_metrics, get_metric
+
+    what = args.what
+    if what in ("imputers", "all"):
+        print("imputers:")
+        for n in available_imputers():
+            doc = (get_imputer_class(n).__doc__ or "").strip().splitlines()
+            print(f"  {n:22s} {doc[0] if doc else ''}")
+    if what in ("metrics", "all"):
+        print("metrics:")
+        for n in available_metrics():
+            m = get_metric(n)
+            print(f"  {n:22s} [{m.goal.value}] {m.definition}")
+    if what in ("datasets", "all"):
+        print("datasets:")
+        for n in available_datasets():
+            print(f"  {n:22s} {type(get_dataset(n)).description}")
+        print(f"  {'csv:PATH':22s} any CSV (or parquet:PATH) with inferred or declared kinds")
+    if what in ("mechanisms", "all"):
+        print("mechanisms:")
+        print("  " + ", ".join(available_mechanisms()))
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from sklearn.base import clone
+
+    from imputebench.imputers import get_imputer
+    from imputebench.imputers.checks import run_checks
+
+    imputer = get_imputer(args.name)
+    imputer = clone(imputer).set_params(**type(imputer).fast_params)
+    failures = 0
+    for check, error in run_checks(imputer):
+        print(f"{'PASS' if error is None else 'FAIL'}  {check}" + (f": {error}" if error else ""))
+        failures += error is not None
+    print(f"{args.name}: " + ("all checks passed" if not failures
+                              else f"{failures} check(s) failed"))
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="imputebench", description="Benchmark tabular imputers.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run a benchmark config (resumes from its journal)")
+    r.add_argument("config", help="a TOML file or the name of a shipped config (default, smoke)")
+    r.add_argument("--executor", default="local", help="local (worker processes) | inprocess")
+    r.add_argument("--workers", type=int, default=None, help="parallel cells (default: config)")
+    r.add_argument("--journal", help="journal path (default runs/<name>/journal.jsonl)")
+    r.add_argument("--out", help="report folder (default reports/<name>)")
+    r.add_argument("--fresh", action="store_true", help="discard the journal and start over")
+    r.add_argument("--retry-failed", action="store_true", help="re-run failed and timed-out cells")
+    r.add_argument("--no-report", action="store_true", help="do not render the report")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    rep = sub.add_parser("report", help="render a report from a journal (never re-runs)")
+    rep.add_argument("journal", help="journal.jsonl (or the folder holding it)")
+    rep.add_argument("--out", help="report folder (default: the journal's folder)")
+    rep.add_argument("--config", help="restrict to this config's cells and show it")
+    rep.add_argument("--title")
+    rep.set_defaults(func=_cmd_report)
+
+    ls = sub.add_parser("list", help="list imputers, metrics, datasets or mechanisms")
+    ls.add_argument("what", nargs="?", default="all",
+                    choices=["all", "imputers", "metrics", "datasets", "mechanisms"])
+    ls.set_defaults(func=_cmd_list)
+
+    ck = sub.add_parser("check", help="run the imputer contract on one imputer")
+    ck.add_argument("name")
+    ck.set_defaults(func=_cmd_check)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ImputebenchError as exc:
+        print(f"imputebench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("imputebench: interrupted; finished cells are in the journal, rerun to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,223 @@
+"""Benchmark configuration: TOML files turned into frozen dataclasses (DESIGN.md §8).
+
+A config names datasets, masks, imputers and metrics; any list value inside ``params`` (and the
+mask fields) expands into a cartesian product. Unknown keys, names and parameters are errors
+that name the culprit, raised before any cell runs.
+
+Example::
+
+    name = "default"            # journal runs/<name>/journal.jsonl, report reports/<name>/
+    repetitions = 3
+    metrics = ["rmse_minmax", "accuracy"]
+
+    [[datasets]]
+    name = "synthetic"
+    params = { n_rows = [500, 2000] }       # two datasets
+
+    [[masks]]
+    mechanism = ["mcar", "mar"]
+    rate = [0.1, 0.3]                       # four masks
+
+    [[imputers]]
+    name = "knn"
+    params = { n_neighbors = [5, 10] }      # two imputers
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imputebench.datasets import MaskSpec, get_dataset
+from imputebench.datasets.errors import ImputebenchError, unknown_name
+from imputebench.imputers import get_imputer
+from imputebench.metrics import available_metrics, get_metric
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+_TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers", "metrics",
+             "n_draws", "datasets", "masks", "imputers", "published"}
+
+
+def _freeze(params: dict) -> tuple:
+    return tuple(sorted(params.items()))
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    params: tuple = ()
+
+    @property
+    def kwargs(self) -> dict:
+        return dict(self.params)
+
+    def label(self) -> str:
+        return _label(self.name, self.kwargs)
+
+
+@dataclass(frozen=True)
+class ImputerSpec:
+    name: str
+    params: tuple = ()
+
+    @property
+    def kwargs(self) -> dict:
+        return dict(self.params)
+
+    def label(self) -> str:
+        return _label(self.name, self.kwargs)
+
+
+def _label(name: str, params: dict) -> str:
+    if not params:
+        return name
+    inner = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}"
+                      for k, v in sorted(params.items()))
+    return f"{name}({inner})"
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    masks: tuple[MaskSpec, ...]
+    imputers: tuple[ImputerSpec, ...]
+    metrics: tuple[str, ...]
+    repetitions: int = 3
+    timeout: float = 600.0
+    workers: int = 2
+    n_draws: int = 10
+    title: str = ""
+    description: str = ""
+    source: dict = field(default_factory=dict, compare=False)
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name, "repetitions": self.repetitions, "timeout": self.timeout,
+            "workers": self.workers, "n_draws": self.n_draws, "metrics": list(self.metrics),
+            "datasets": [d.label() for d in self.datasets],
+            "masks": [m.label() for m in self.masks],
+            "imputers": [i.label() for i in self.imputers],
+        }
+
+
+def resolve_config_path(path_or_name: str | Path) -> Path:
+    """A file path, or the name of a config shipped in ``benchmarks/configs``."""
+    p = Path(path_or_name)
+    if p.is_file():
+        return p
+    shipped = CONFIG_DIR / f"{path_or_name}.toml"
+    if shipped.is_file():
+        return shipped
+    names = sorted(f.stem for f in CONFIG_DIR.glob("*.toml"))
+    raise ImputebenchError(f"no config file {str(path_or_name)!r} (shipped configs: "
+                           f"{', '.join(names)})")
+
+
+def load_config(path_or_name: str | Path) -> BenchmarkConfig:
+    path = resolve_config_path(path_or_name)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ImputebenchError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImputebenchError(f"cannot read config {path}: {exc}") from None
+    return parse_config(raw, default_name=path.stem)
+
+
+def expand(params: dict) -> list[dict]:
+    """Cartesian product over the list-valued entries of ``params``."""
+    keys = sorted(params)
+    values = [params[k] if isinstance(params[k], list) else [params[k]] for k in keys]
+    for k, v in zip(keys, values, strict=True):
+        if not v:
+            raise ImputebenchError(f"parameter {k!r} has an empty list of values")
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def _check_keys(section: str, entry: dict, allowed: set[str]) -> None:
+    if not isinstance(entry, dict):
+        raise ImputebenchError(f"[{section}] entries must be tables, got {entry!r}")
+    for key in entry:
+        if key not in allowed:
+            raise unknown_name(f"key in [{section}]", key, allowed)
+
+
+def _entries(raw: dict, section: str) -> list[dict]:
+    value = raw.get(section)
+    if value is None:
+        raise ImputebenchError(f"config needs a [[{section}]] section")
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list) or not items:
+        raise ImputebenchError(f"config section {section!r} must be a table or a list of tables")
+    return items
+
+
+def _positive_int(raw: dict, key: str, default: int) -> int:
+    v = raw.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ImputebenchError(f"config key {key!r} must be a positive integer, got {v!r}")
+    return v
+
+
+def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise unknown_name("config key", key, _TOP_KEYS)
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ImputebenchError(f"config name must be a non-empty string without '/', got {name!r}")
+
+    datasets = []
+    for entry in _entries(raw, "datasets"):
+        _check_keys("datasets", entry, {"name", "params"})
+        if "name" not in entry:
+            raise ImputebenchError("every [[datasets]] entry needs a name")
+        for params in expand(entry.get("params", {})):
+            get_dataset(entry["name"], **{k: v for k, v in params.items()
+                                          if k != "include_target"})
+            datasets.append(DatasetSpec(entry["name"], _freeze(params)))
+
+    masks = []
+    mask_keys = set(MaskSpec.__dataclass_fields__)
+    for entry in _entries(raw, "masks"):
+        _check_keys("masks", entry, mask_keys)
+        for params in expand(entry):
+            masks.append(MaskSpec.from_dict(params))
+
+    imputers = []
+    for entry in _entries(raw, "imputers"):
+        _check_keys("imputers", entry, {"name", "params"})
+        if "name" not in entry:
+            raise ImputebenchError("every [[imputers]] entry needs a name")
+        for params in expand(entry.get("params", {})):
+            get_imputer(entry["name"], **params)
+            imputers.append(ImputerSpec(entry["name"], _freeze(params)))
+
+    metrics = raw.get("metrics", available_metrics())
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, list) or not metrics:
+        raise ImputebenchError("config key 'metrics' must be a non-empty list of metric names")
+    for m in metrics:
+        get_metric(m)
+
+    timeout = raw.get("timeout", 600.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ImputebenchError(f"config key 'timeout' must be a positive number of seconds, "
+                               f"got {timeout!r}")
+    for what, items in (("datasets", datasets), ("masks", masks), ("imputers", imputers)):
+        if len(set(items)) != len(items):
+            raise ImputebenchError(f"config lists the same entry twice in {what!r}")
+    return BenchmarkConfig(
+        name=name, datasets=tuple(datasets), masks=tuple(masks), imputers=tuple(imputers),
+        metrics=tuple(metrics), repetitions=_positive_int(raw, "repetitions", 3),
+        timeout=float(timeout), workers=_positive_int(raw, "workers", 2),
+        n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
+        description=str(raw.get("description", "")), source=raw,
+    )

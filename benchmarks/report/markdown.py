@@ -1,0 +1,229 @@
+"""Markdown renderer of a report (diffable; figures linked as PNG files, DESIGN.md §9)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from imputebench.benchmarks.report.figures import RenderedFigure
+from imputebench.benchmarks.report.tables import (
+    MISSING,
+    BlockTable,
+    ReportData,
+    fmt,
+    mask_name,
+    rank_text,
+)
+
+REASON_CHARS = 200
+_MD_SPECIAL = str.maketrans({"\\": "\\\\", "|": "\\|", "<": "&lt;", "*": "\\*", "`": "\\`",
+                             "\n": " ", "\r": " "})
+
+
+def md_escape(text: object) -> str:
+    """Escape text for a Markdown table cell (pipes, HTML, emphasis, line breaks)."""
+    return str(text).translate(_MD_SPECIAL)
+
+
+def truncate(text: str, n: int = REASON_CHARS) -> str:
+    """Cut ``text`` to ``n`` characters, ending with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]],
+             align: Sequence[str] | None = None) -> list[str]:
+    """A pipe table; cells must be escaped already. ``align`` holds ``"l"`` or ``"r"``."""
+    align = align or ["l"] * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines + [""]
+
+
+def goal_arrow(minimize: bool) -> str:
+    """↓ for a minimized metric, ↑ for a maximized one."""
+    return "↓" if minimize else "↑"
+
+
+def _list(values: Sequence) -> str:
+    return ", ".join(md_escape(v if not isinstance(v, float) else f"{v:g}") for v in values) \
+        or MISSING
+
+
+def _header(data: ReportData) -> list[str]:
+    c = data.counts
+    out = [f"# {md_escape(data.title)}", "",
+           f"{sum(c.values())} cells: " + ", ".join(f"{k} {v}" for k, v in c.items()) + ".", ""]
+    reps = data.repetitions
+    info = [("datasets", _list(data.datasets)), ("mechanisms", _list(data.mechanisms)),
+            ("missing rates", _list(data.rates)),
+            ("repetitions", f"{len(reps)}" + (f" ({reps[0]}–{reps[-1]})" if reps else "")),
+            ("imputers", f"{len(data.labels)}: {_list(data.labels)}"),
+            ("metrics", _list(list(data.metrics)))]
+    if data.finished:
+        info.append(("cells finished", md_escape(" to ".join(data.finished))))
+    meta = data.meta
+    for key in ("command", "journal"):
+        if meta.get(key):
+            info.append((key, "`" + str(meta[key]).replace("`", "'") + "`"))
+    for key in sorted(set(meta) - {"command", "journal", "config", "environment"}):
+        info.append((md_escape(key), md_escape(json.dumps(meta[key], sort_keys=True,
+                                                          default=str))))
+    out += md_table(["", ""], [[f"**{k}**", v] for k, v in info])
+    if meta.get("config"):
+        text = json.dumps(meta["config"], indent=2, sort_keys=True, default=str)
+        out += ["## Configuration", "", "```json", text.replace("```", "'''"), "```", ""]
+    env = meta.get("environment") or {}
+    if data.versions or env:
+        out += ["## Environment", ""]
+        pkgs = sorted(set(data.versions) | {str(k) for k in env})
+        rows = [[md_escape(p), md_escape(", ".join(data.versions.get(p, [])) or MISSING),
+                 md_escape(env.get(p, MISSING))] for p in pkgs]
+        out += md_table(["package", "versions in the cells", "report environment"], rows)
+    return out
+
+
+def _metrics(data: ReportData) -> list[str]:
+    rows = [[f"`{m.name}`", f"{m.goal} {goal_arrow(m.minimize)}",
+             md_escape(m.definition or ("unknown metric" if not m.known else MISSING)),
+             md_escape(m.reference or MISSING)] for m in data.metrics.values()]
+    return ["## Metrics", ""] + md_table(["metric", "goal", "definition", "reference"], rows)
+
+
+def _block(b: BlockTable, data: ReportData) -> list[str]:
+    out = [f"#### {md_escape(b.mask_title)}", ""]
+    rate = fmt(b.achieved_rate) if b.achieved_rate is not None else MISSING
+    out += [f"Achieved missing rate {rate} (mean over repetitions); "
+            f"{b.repetitions} repetition(s).", ""]
+    header = ["imputer", "runs ok"] + [
+        f"{m} {goal_arrow(data.metrics[m].minimize)}" for m in b.metrics]
+    rows = []
+    for lb in b.labels:
+        ok, total = b.runs[lb]
+        row = [md_escape(lb), f"{ok}/{total}"]
+        for m in b.metrics:
+            st = b.values.get((lb, m))
+            if st is None:
+                row.append(MISSING)
+                continue
+            text = st.text(b.repetitions)
+            row.append(f"**{text}**" if lb in b.best.get(m, ()) else text)
+        rows.append(row)
+    return out + md_table(header, rows, ["l", "r"] + ["r"] * len(b.metrics))
+
+
+def _results(data: ReportData) -> list[str]:
+    out = ["## Results by dataset and mask", "",
+           "Mean ± sample sd (ddof = 1) over repetitions of each metric's `__all__` value; "
+           "the best mean of each column is in bold; `(n=k)` marks an entry with fewer "
+           "repetitions than its block.", ""]
+    current = None
+    for b in data.blocks:
+        title = b.dataset_title
+        if title != current:
+            current = title
+            shape = (f" — {b.n_rows} rows × {b.n_cols} columns"
+                     if b.n_rows is not None and b.n_cols is not None else "")
+            out += [f"### Dataset {md_escape(title)}{shape}", ""]
+        out += _block(b, data)
+    return out
+
+
+def _ranks(data: ReportData) -> list[str]:
+    rt = data.ranks
+    out = ["## Average rank", "",
+           "Within each block (dataset, its parameters and mask) the metric is averaged over "
+           "repetitions, imputers are ranked (1 = best, ties share the average rank), and the "
+           "ranks are averaged over the blocks where the imputer has a value (their number in "
+           "parentheses). Blocks with fewer than two imputers are not counted.", ""]
+    if not rt.ranks:
+        return out + ["No block has two imputers with a value: nothing to rank.", ""]
+    header = ["imputer"] + [f"{m} {goal_arrow(data.metrics[m].minimize)}" for m in rt.metrics]
+    rows = []
+    for lb in rt.labels:
+        row = [md_escape(lb)]
+        for m in rt.metrics:
+            if (lb, m) not in rt.ranks:
+                row.append(MISSING)
+                continue
+            r, n = rt.ranks[(lb, m)]
+            text = f"{rank_text(r)} ({n})"
+            row.append(f"**{text}**" if lb in rt.best.get(m, ()) else text)
+        rows.append(row)
+    out += md_table(header, rows, ["l"] + ["r"] * len(rt.metrics))
+    tests = [f"- `{m}`: Friedman χ² = {fmt(f[0])}, p = {fmt(f[1], 3)} "
+             f"({f[2]} complete blocks, {f[3]} imputers)"
+             for m, f in sorted(rt.friedman.items()) if f is not None]
+    if tests:
+        out += ["Friedman test of equal ranks over the blocks where every imputer has a value:",
+                "", *tests, ""]
+    return out
+
+
+def _runtime(data: ReportData) -> list[str]:
+    out = ["## Runtime and memory", "", "Means over the cells that finished ok.", ""]
+    if not data.runtime:
+        return out + ["No cell finished ok.", ""]
+    rows = [[md_escape(r.label), md_escape(r.device), str(r.n), fmt(r.fit_seconds),
+             fmt(r.impute_seconds), fmt(r.peak_memory_mb)] for r in data.runtime]
+    out += md_table(["imputer", "device", "ok cells", "fit s", "impute s", "peak memory MB"],
+                    rows, ["l", "l", "r", "r", "r", "r"])
+    titles, per = data.runtime_datasets
+    if titles:
+        out += ["### Fit + impute seconds by dataset", ""]
+        rows = [[md_escape(lb)] + [fmt(per.get((lb, t))) for t in titles]
+                for lb in sorted({lb for lb, _ in per})]
+        out += md_table(["imputer"] + [md_escape(t) for t in titles], rows,
+                        ["l"] + ["r"] * len(titles))
+    return out
+
+
+def _problems(data: ReportData) -> list[str]:
+    out = ["## Failed, skipped and timed-out cells", ""]
+    if not data.problems:
+        return out + ["None: every cell finished ok.", ""]
+    rows = [[md_escape(f"{r.dataset}" if not r.dataset_params else
+                       f"{r.dataset} {json.dumps(r.dataset_params, sort_keys=True)}"),
+             md_escape(mask_name(r.mask)), str(r.repetition), md_escape(r.label), r.status,
+             md_escape(truncate(r.reason)) or MISSING] for r in data.problems]
+    return out + md_table(["dataset", "mask", "repetition", "imputer", "status", "reason"], rows,
+                          ["l", "l", "r", "l", "l", "l"])
+
+
+def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
+    out = ["## Figures", ""]
+    if not figures:
+        return out + ["No figure: no metric value with a nominal missing rate.", ""]
+    for f in figures:
+        out += [f"### {md_escape(f.metric)} vs missing rate", "",
+                f"![{md_escape(f.metric)} vs missing rate]({f.rel_path})", "",
+                md_escape(f.caption), ""]
+    return out
+
+
+def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str:
+    """Render the whole report as Markdown.
+
+    Parameters
+    ----------
+    data : ReportData
+        The aggregated report (:func:`~imputebench.benchmarks.report.tables.build_report_data`).
+    figures : sequence of RenderedFigure
+        Figures to link, by their relative PNG paths.
+
+    Returns
+    -------
+    str
+        The Markdown text, ending with one newline.
+    """
+    out = _header(data)
+    if data.has_results:
+        out += _metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+    else:
+        out += ["## Results", "", "There are no results: no cell finished ok with a metric "
+                "value.", ""]
+    out += _problems(data)
+    if data.has_results:
+        out += _figures(figures)
+    return "\n".join(out).rstrip("\n") + "\n"

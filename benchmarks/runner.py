@@ -1,0 +1,214 @@
+"""Plan a benchmark into cells, run the missing ones, append each result to the journal.
+
+Executors: ``inprocess`` (tests, debugging; no timeout isolation) and ``local`` (default): every
+cell runs in its own worker process started from a fork server, at most ``workers`` at once, so
+an exception, a crash (segfault, out-of-memory kill) or a timeout is recorded with its reason and
+the run goes on. Only the driver writes the journal.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import wait
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from imputebench.benchmarks.cell import Cell, execute, versions
+from imputebench.benchmarks.config import BenchmarkConfig
+from imputebench.benchmarks.journal import Journal
+from imputebench.datasets import load_dataset, make_mask
+from imputebench.datasets.errors import ImputebenchError
+
+
+@dataclass
+class Task:
+    cell: Cell
+    truth: pd.DataFrame
+    mask: np.ndarray
+
+
+def plan(config: BenchmarkConfig) -> list[Cell]:
+    """Every cell of the config, in a stable order (dataset, mask, repetition, imputer)."""
+    return [Cell(d, m, r, i) for d in config.datasets for m in config.masks
+            for r in range(config.repetitions) for i in config.imputers]
+
+
+class Prepared:
+    """Datasets and masks, built once in the driver and shared by all imputers of a cell group.
+
+    Loading every dataset and drawing every mask before the first cell makes a bad config (a
+    missing file, a rate a mechanism cannot reach) fail at once with one clear error.
+    """
+
+    def __init__(self, cells: Iterable[Cell]) -> None:
+        self.tables: dict = {}
+        self.masks: dict = {}
+        for cell in cells:
+            dkey = (cell.dataset.name, cell.dataset.params)
+            if dkey not in self.tables:
+                self.tables[dkey] = load_dataset(cell.dataset.name, **cell.dataset.kwargs)
+            mkey = cell.mask_fields().__repr__()
+            if mkey not in self.masks:
+                df = self.tables[dkey]
+                try:
+                    self.masks[mkey] = make_mask(df, cell.mask, cell.mask_seed)
+                except ImputebenchError as exc:
+                    raise ImputebenchError(f"dataset {cell.dataset.label()}, mask "
+                                           f"{cell.mask.label()}: {exc}") from None
+
+    def task(self, cell: Cell) -> Task:
+        return Task(cell, self.tables[(cell.dataset.name, cell.dataset.params)],
+                    self.masks[cell.mask_fields().__repr__()])
+
+
+def _timeout_record(task: Task, reason: str, status: str) -> dict:
+    rec = task.cell.base_record()
+    rec.update(status=status, reason=reason, n_rows=int(task.truth.shape[0]),
+               n_cols=int(task.truth.shape[1]), versions=versions(),
+               finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    return rec
+
+
+# ------------------------------------------------------------------------------- executors
+
+def run_inprocess(tasks: list[Task], metrics, n_draws, timeout) -> Iterator[dict]:
+    for t in tasks:
+        yield execute(t.cell, t.truth, t.mask, metrics, n_draws)
+
+
+def _child(conn, task: Task, metrics, n_draws) -> None:
+    try:
+        rec = execute(task.cell, task.truth, task.mask, metrics, n_draws)
+        conn.send(rec)
+    finally:
+        conn.close()
+
+
+def _context(start_method: str | None = None):
+    if start_method:
+        return mp.get_context(start_method)
+    if sys.platform.startswith("linux"):
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["imputebench.benchmarks.cell", "sklearn.neighbors"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def run_local(tasks: list[Task], metrics, n_draws, timeout, workers: int = 2,
+              start_method: str | None = None) -> Iterator[dict]:
+    """Each task in its own process, ``workers`` at a time, killed after ``timeout`` s.
+
+    ``start_method`` defaults to a fork server preloaded with the package (Linux) or spawn;
+    ``"fork"`` lets tests run imputers defined in the test module.
+    """
+    ctx = _context(start_method)
+    pending = list(reversed(tasks))
+    running: dict = {}  # sentinel -> (process, conn, task, started)
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                task = pending.pop()
+                recv, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, task, metrics, n_draws),
+                                   daemon=True)
+                proc.start()
+                send.close()
+                running[recv] = (proc, task, time.monotonic())
+            ready = wait(list(running), timeout=0.5)
+            for conn in ready:
+                proc, task, _ = running.pop(conn)
+                try:
+                    rec = conn.recv()
+                except (EOFError, OSError):
+                    proc.join(5)
+                    code = proc.exitcode
+                    how = (f"killed by signal {signal.Signals(-code).name}" if code and code < 0
+                           else f"exit code {code}")
+                    rec = _timeout_record(task, f"worker process crashed ({how})", "failed")
+                conn.close()
+                proc.join(5)
+                yield rec
+            now = time.monotonic()
+            for conn, (proc, task, started) in list(running.items()):
+                if now - started > timeout:
+                    proc.kill()
+                    proc.join(5)
+                    conn.close()
+                    del running[conn]
+                    yield _timeout_record(task, f"timed out after {timeout:g} s", "timeout")
+    finally:
+        for conn, (proc, _task, _) in running.items():
+            proc.kill()
+            proc.join(5)
+            conn.close()
+
+
+EXECUTORS: dict[str, Callable] = {"inprocess": run_inprocess, "local": run_local}
+
+
+# ------------------------------------------------------------------------------- the run
+
+@dataclass
+class RunSummary:
+    total: int
+    skipped_done: int
+    ran: int
+    failed: int
+    journal: Path
+
+
+def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: str = "local",
+                  workers: int | None = None, retry_failed: bool = False,
+                  progress: bool = True, start_method: str | None = None) -> RunSummary:
+    """Run every cell of ``config`` not yet finished in the journal; return a summary."""
+    if executor not in EXECUTORS:
+        from imputebench.datasets.errors import unknown_name
+
+        raise unknown_name("executor", executor, EXECUTORS)
+    journal = Journal(journal_path)
+    done = journal.latest()
+    cells = plan(config)
+    redo = ("failed", "timeout") if retry_failed else ()
+    todo = [c for c in cells if c.key not in done or done[c.key].get("status") in redo]
+    summary = RunSummary(len(cells), len(cells) - len(todo), 0, 0, journal.path)
+    if not todo:
+        return summary
+    prepared = Prepared(todo)
+    tasks = [prepared.task(c) for c in todo]
+    kwargs = ({"workers": workers or config.workers, "start_method": start_method}
+              if executor == "local" else {})
+    bar = tqdm(total=len(tasks), desc=config.name, unit="cell", disable=not progress,
+               file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
+               dynamic_ncols=True)
+    try:
+        for rec in EXECUTORS[executor](tasks, config.metrics, config.n_draws, config.timeout,
+                                       **kwargs):
+            journal.append(rec)
+            summary.ran += 1
+            if rec["status"] != "ok":
+                summary.failed += 1
+            bar.set_postfix_str(f"failed={summary.failed}", refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+    return summary
+
+
+def default_paths(config: BenchmarkConfig, root: str | Path = ".") -> tuple[Path, Path]:
+    """``runs/<name>/journal.jsonl`` (resumable, not committed) and ``reports/<name>/``."""
+    root = Path(root)
+    return root / "runs" / config.name / "journal.jsonl", root / "reports" / config.name
+
+
+def cpu_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -1,0 +1,62 @@
+"""The imputer contract over every registered imputer (a new imputer file needs no new test)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from imputebench.imputers import Capabilities, Imputer, available_imputers, get_imputer
+from imputebench.imputers.checks import ALL_CHECKS, parametrize_with_checks, run_checks
+
+IMPUTERS = [get_imputer(name, **get_imputer(name).fast_params) for name in available_imputers()]
+
+
+@parametrize_with_checks(IMPUTERS)
+def test_contract(imputer, check):
+    check(imputer.name, clone(imputer))
+
+
+def test_every_registered_imputer_is_covered():
+    assert {imp.name for imp in IMPUTERS} == set(available_imputers())
+    assert {"mean", "knn"} <= set(available_imputers())
+
+
+class _Broken(Imputer):
+    """Leaves NaN and overwrites observed cells: the contract must catch both."""
+
+    name = "broken_for_test"
+    capabilities = Capabilities()
+
+    def __init__(self, mode: str = "nan") -> None:
+        self.mode = mode
+
+    def _fit(self, X, kinds, rng):
+        pass
+
+    def _impute(self, X, rng):
+        if self.mode == "nan":
+            return X
+        out = X.copy()
+        out["a"] = 0.0
+        return out
+
+
+def test_base_class_refuses_nan_output():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0]})
+    with pytest.raises(RuntimeError, match="left NaN"):
+        _Broken("nan").fit(X).transform(X)
+
+
+def test_base_class_restores_observed_cells():
+    X = pd.DataFrame({"a": [1.0, np.nan, 3.0]})
+    out = _Broken("overwrite").fit(X).transform(X)
+    assert out["a"].tolist() == [1.0, 0.0, 3.0]
+
+
+def test_checks_report_a_broken_imputer():
+    results = dict(run_checks(_Broken("nan")))
+    assert results["check_transform_contract"] is not None
+    assert "NaN" in results["check_transform_contract"]
+    assert len(results) == len(ALL_CHECKS)
