@@ -30,8 +30,6 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 from imputebench.datasets import MaskSpec, get_dataset
 from imputebench.datasets.errors import ImputebenchError, unknown_name
 from imputebench.imputers import get_imputer
@@ -43,18 +41,19 @@ _TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers"
              "n_draws", "datasets", "masks", "imputers", "published"}
 
 
-def _freeze(params: dict) -> tuple:
-    return tuple(sorted(params.items()))
+def _freeze(params: dict) -> str:
+    """Parameters as canonical JSON: hashable, and nested tables (e.g. ``kinds``) allowed."""
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     name: str
-    params: tuple = ()
+    params: str = "{}"
 
     @property
     def kwargs(self) -> dict:
-        return dict(self.params)
+        return json.loads(self.params)
 
     def label(self) -> str:
         return _label(self.name, self.kwargs)
@@ -63,11 +62,11 @@ class DatasetSpec:
 @dataclass(frozen=True)
 class ImputerSpec:
     name: str
-    params: tuple = ()
+    params: str = "{}"
 
     @property
     def kwargs(self) -> dict:
-        return dict(self.params)
+        return json.loads(self.params)
 
     def label(self) -> str:
         return _label(self.name, self.kwargs)
