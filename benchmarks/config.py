@@ -30,6 +30,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from imputebench.datasets import MaskSpec, get_dataset
 from imputebench.datasets.errors import ImputebenchError, unknown_name
 from imputebench.imputers import get_imputer

@@ -63,7 +63,8 @@ def _assert_valid_output(X: pd.DataFrame, out: pd.DataFrame, what: str) -> None:
         assert out[col].dtype == X[col].dtype, f"{what} changed the dtype of {col!r}"
         obs = X[col].notna().to_numpy()
         if isinstance(X[col].dtype, pd.CategoricalDtype):
-            same = np.array_equal(out[col].cat.codes.to_numpy()[obs], X[col].cat.codes.to_numpy()[obs])
+            same = np.array_equal(out[col].cat.codes.to_numpy()[obs],
+                                  X[col].cat.codes.to_numpy()[obs])
         else:
             a = out[col].to_numpy(dtype=np.float64)[obs]
             b = X[col].to_numpy(dtype=np.float64)[obs]

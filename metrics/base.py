@@ -10,7 +10,7 @@ value}``; an empty dict means the metric does not apply (e.g. accuracy on a nume
 from __future__ import annotations
 
 import math
-from enum import Enum
+from enum import StrEnum
 from typing import ClassVar
 
 import numpy as np
@@ -21,7 +21,7 @@ from imputebench.datasets.registry import Registry
 ALL = "__all__"
 
 
-class Goal(str, Enum):
+class Goal(StrEnum):
     MINIMIZE = "minimize"
     MAXIMIZE = "maximize"
 

@@ -60,3 +60,31 @@ def test_checks_report_a_broken_imputer():
     assert results["check_transform_contract"] is not None
     assert "NaN" in results["check_transform_contract"]
     assert len(results) == len(ALL_CHECKS)
+
+
+def test_entry_point_plugins_register(monkeypatch):
+    from imputebench.datasets import registry as reg_mod
+    from imputebench.datasets.registry import Registry
+
+    class _Plugin(_Broken):
+        name = "plugin_for_test"
+
+    class _EP:
+        name = "plugin_for_test"
+
+        def load(self):
+            return _Plugin
+
+    class _BadEP:
+        name = "broken_plugin"
+
+        def load(self):
+            raise ImportError("no module named nowhere")
+
+    monkeypatch.setattr(reg_mod, "entry_points",
+                        lambda group: [_EP(), _BadEP()] if group == "g" else [])
+    reg = Registry("imputer", "imputebench.imputers", group="g", skip={"base", "checks"})
+    with pytest.warns(UserWarning, match="broken_plugin"):
+        names = reg.names()
+    assert "plugin_for_test" in names and "broken_plugin" not in names
+    assert reg.get_class("plugin_for_test") is _Plugin

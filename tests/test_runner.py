@@ -10,7 +10,6 @@ import time
 import numpy as np
 import pytest
 
-from imputebench.benchmarks.cell import Cell
 from imputebench.benchmarks.config import load_config, parse_config
 from imputebench.benchmarks.journal import Journal
 from imputebench.benchmarks.runner import Prepared, plan, run_benchmark
