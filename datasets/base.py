@@ -47,8 +47,11 @@ def get_dataset(name: str, **params) -> Dataset:
     if isinstance(name, str) and (name.startswith("csv:") or name.startswith("parquet:")):
         from imputebench.datasets.userfile import UserFile
 
+        fmt, path = name.split(":", 1)
+        if fmt == "parquet":
+            params.setdefault("file_format", "parquet")
         try:
-            return UserFile(path=name.split(":", 1)[1], **params)
+            return UserFile(path=path, **params)
         except TypeError as exc:  # an unknown keyword: same error as for registered datasets
             raise ImputebenchError(f"bad parameters for dataset {name!r}: {exc}") from None
     return _REGISTRY.create(name, **params)

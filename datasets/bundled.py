@@ -6,6 +6,8 @@ real missing values); and a seeded synthetic mixed-type generator.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 
@@ -62,7 +64,8 @@ class BreastCancer(Dataset):
     name = "breast_cancer"
     description = "Breast cancer Wisconsin (diagnostic): 569 x 30 numeric + diagnosis (target)"
     source = "scikit-learn bundled copy of UCI id 17"
-    citation = "Street, W. N., Wolberg, W. H., Mangasarian, O. L. (1993). Nuclear feature extraction."
+    citation = ("Street, W. N., Wolberg, W. H., Mangasarian, O. L. (1993). Nuclear feature "
+                "extraction.")
     licence = "CC BY 4.0 (UCI)"
     target = "diagnosis"
 
@@ -77,7 +80,8 @@ class Diabetes(Dataset):
     name = "diabetes"
     description = "Diabetes progression (Efron et al.): 442 x 10 numeric (scaled) + progression"
     source = "scikit-learn bundled copy"
-    citation = "Efron, B., Hastie, T., Johnstone, I., Tibshirani, R. (2004). Least angle regression."
+    citation = ("Efron, B., Hastie, T., Johnstone, I., Tibshirani, R. (2004). Least angle "
+                "regression.")
     licence = "BSD (scikit-learn)"
     target = "progression"
 
@@ -90,8 +94,8 @@ class Diabetes(Dataset):
 @register_dataset
 class Penguins(Dataset):
     name = "penguins"
-    description = ("Palmer penguins: 344 x 8, 4 numeric + island, sex, year (categorical) + species "
-                   "(target); 19 cells really missing")
+    description = ("Palmer penguins: 344 x 8, 4 numeric + island, sex (categorical), year "
+                   "(ordinal) + species (target); 19 cells really missing")
     source = "palmerpenguins (PyPI) bundled copy"
     citation = ("Horst, A. M., Hill, A. P., Gorman, K. B. (2020). palmerpenguins: Palmer "
                 "Archipelago (Antarctica) penguin data. doi:10.5281/zenodo.3960218")
@@ -137,9 +141,15 @@ class Synthetic(Dataset):
         for field in ("n_rows", "n_numeric", "n_categorical", "n_levels", "seed"):
             v = getattr(self, field)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
-                raise ImputebenchError(f"synthetic: {field} must be a non-negative integer, got {v!r}")
+                raise ImputebenchError(
+                    f"synthetic: {field} must be a non-negative integer, got {v!r}")
         if self.n_rows < 2 or self.n_numeric + self.n_categorical < 1 or self.n_levels < 2:
-            raise ImputebenchError("synthetic: need n_rows >= 2, at least one column, n_levels >= 2")
+            raise ImputebenchError(
+                "synthetic: need n_rows >= 2, at least one column, n_levels >= 2")
+        noise = self.noise
+        if (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
+                or not 0.0 <= float(noise) < np.inf):
+            raise ImputebenchError(f"synthetic: noise must be a finite number >= 0, got {noise!r}")
         rng = np.random.default_rng(self.seed)
         n = self.n_rows
         u, v = rng.standard_normal(n), rng.standard_normal(n)

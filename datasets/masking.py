@@ -34,7 +34,10 @@ ICML 2020, and their code BorisMuzellec/MissingDataOT, unless stated):
     ``max(int(p_params * d), 1)`` random columns; a value beyond the column's ``q``-quantile
     (``cut="upper"``), below its ``1 - q`` quantile (``"lower"``) or either (``"both"``) is hidden
     with probability ``rate``. The table rate is therefore about ``rate * (1 - q) * d_na / d``
-    (twice that for ``"both"``): this mechanism promises no table rate.
+    (twice that for ``"both"``): this mechanism promises no table rate. ``q`` is the quantile
+    level of the cut, as in MissingDataOT when its experiments ran (commit 3953f5b:
+    ``q_mnar=0.75``, quartile tails); its later ``utils.py`` (8c0a651) reads ``q`` as the tail
+    share, i.e. ``1 - q`` here. Those experiments use ``p_params = 1 - p_obs = 0.7`` here.
 
 Choices the paper leaves open (numeric-only there): logistic inputs are standardized; a NaN input
 enters as the column mean (0); an ordinal column enters by its standardized level codes; a nominal
@@ -45,6 +48,7 @@ columns only (quantiles of a nominal column mean nothing).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 
@@ -84,17 +88,19 @@ class MaskSpec:
     scope: str = "columns"
 
     def __post_init__(self) -> None:
-        if self.mechanism not in _PARAMS_USED:
+        if not isinstance(self.mechanism, str) or self.mechanism not in _PARAMS_USED:
             raise unknown_name("missingness mechanism", self.mechanism, _PARAMS_USED)
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)):
-            raise ImputebenchError(f"mask rate must be a number, got {self.rate!r}")
-        if not 0.0 < float(self.rate) < 1.0:
-            raise ImputebenchError(f"mask rate must lie strictly between 0 and 1, got {self.rate}")
-        for name in ("p_obs", "p_params"):
+        for name in ("rate", "p_obs", "p_params", "q"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v < 1.0:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise ImputebenchError(f"mask {name} must be a number, got {v!r}")
+            # Plain floats, so that numpy scalars give the same to_dict() (a cell's identity).
+            object.__setattr__(self, name, float(v))
+        for name in ("rate", "p_obs", "p_params"):
+            v = getattr(self, name)
+            if not 0.0 < v < 1.0:
                 raise ImputebenchError(f"mask {name} must lie strictly between 0 and 1, got {v!r}")
-        if isinstance(self.q, bool) or not isinstance(self.q, (int, float)) or not 0.5 <= self.q < 1:
+        if not 0.5 <= self.q < 1.0:
             raise ImputebenchError(f"mask quantile q must lie in [0.5, 1), got {self.q!r}")
         if self.cut not in ("both", "upper", "lower"):
             raise ImputebenchError(f"mask cut must be 'both', 'upper' or 'lower', got {self.cut!r}")
@@ -119,8 +125,9 @@ class MaskSpec:
         return {k: full[k] for k in keep}
 
     def label(self) -> str:
+        defaults = {f.name: f.default for f in fields(self)}
         extra = ",".join(f"{k}={v}" for k, v in self.to_dict().items()
-                         if k not in ("mechanism", "rate") and v != MaskSpec.__dataclass_fields__[k].default)
+                         if k not in ("mechanism", "rate") and v != defaults[k])
         return f"{self.mechanism}({self.rate:g}{',' + extra if extra else ''})"
 
 
@@ -136,6 +143,12 @@ def make_mask(df: pd.DataFrame, spec: MaskSpec, rng: np.random.Generator | int |
     """
     if not isinstance(spec, MaskSpec):
         raise ImputebenchError(f"spec must be a MaskSpec, got {type(spec).__name__}")
+    if not isinstance(df, pd.DataFrame):
+        raise ImputebenchError(f"can only mask a pandas DataFrame, got {type(df).__name__}")
+    if not df.columns.is_unique:
+        # Columns are matched to their kinds by name: duplicates would misalign them.
+        dup = df.columns[df.columns.duplicated()].tolist()
+        raise ImputebenchError(f"cannot mask a table with duplicate column names: {dup}")
     rng = np.random.default_rng(rng)
     observed = df.notna().to_numpy()
     if not observed.any():
@@ -147,6 +160,12 @@ def make_mask(df: pd.DataFrame, spec: MaskSpec, rng: np.random.Generator | int |
 def achieved_rate(df: pd.DataFrame, mask: np.ndarray) -> float:
     """Share of the source-observed cells that the mask hides."""
     observed = df.notna().to_numpy()
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != observed.shape:
+        raise ImputebenchError(f"mask shape {mask.shape} does not match the table's "
+                               f"{observed.shape}")
+    if not observed.any():
+        raise ImputebenchError("the table has no observed cell: no rate to report")
     return float(mask[observed].mean())
 
 
@@ -285,10 +304,12 @@ def _mnar_self_logistic(df, observed, spec, rng):
 def _mnar_quantile(df, observed, spec, rng):
     n, d = df.shape
     kinds = list(column_kinds(df).values())
-    ordered = np.array([j for j, k in enumerate(kinds) if k in (NUMERIC, ORDINAL)])
+    # A column with no observed value has no quantile (and nothing to hide).
+    has_obs = observed.any(axis=0)
+    ordered = np.array([j for j, k in enumerate(kinds) if k in (NUMERIC, ORDINAL) and has_obs[j]])
     if len(ordered) == 0:
-        raise ImputebenchError("mnar_quantile needs a numeric or ordinal column; the table has "
-                               "only nominal categorical columns")
+        raise ImputebenchError("mnar_quantile needs a numeric or ordinal column with an observed "
+                               "value; the table has none")
     d_na = min(max(int(spec.p_params * d), 1), len(ordered))
     cols = np.sort(rng.permutation(ordered)[:d_na])
     mask = np.zeros((n, d), dtype=bool)
