@@ -1,0 +1,114 @@
+"""Reports rendered from journal records only (DESIGN.md §9).
+
+:func:`render_report` writes ``report.md`` (figures linked as ``figures/*.png``) and one
+self-contained ``report.html`` (inline CSS, SVG and JavaScript). The statistics live in
+:mod:`~imputebench.benchmarks.report.tables`, the figures in
+:mod:`~imputebench.benchmarks.report.figures`, the renderers in
+:mod:`~imputebench.benchmarks.report.markdown` and :mod:`~imputebench.benchmarks.report.html`.
+Nothing here imports an imputer or re-runs a cell.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from imputebench.benchmarks.report.figures import RenderedFigure, render_figures
+from imputebench.benchmarks.report.html import render_html
+from imputebench.benchmarks.report.markdown import render_markdown
+from imputebench.benchmarks.report.tables import (
+    STATUSES,
+    ReportData,
+    average_ranks,
+    block_tables,
+    dataset_name,
+    metric_info,
+    normalize_records,
+    runtime_by_dataset,
+    runtime_table,
+    value_text,
+)
+
+__all__ = ["RenderedFigure", "ReportData", "build_report_data", "render_figures", "render_html",
+           "render_markdown", "render_report"]
+
+
+def build_report_data(records: list[dict], title: str = "imputebench report",
+                      meta: dict | None = None) -> ReportData:
+    """Compute every table of the report from journal records.
+
+    Parameters
+    ----------
+    records : list of dict
+        Journal records, one per benchmark cell.
+    title : str
+        Report title.
+    meta : dict, optional
+        ``config``, ``command``, ``journal``, ``environment`` (any subset; shown as given).
+
+    Returns
+    -------
+    ReportData
+    """
+    rows = normalize_records(list(records))
+    infos = {m: metric_info(m) for m in sorted({m for r in rows for m in r.metrics})}
+    counts = Counter(r.status for r in rows)
+    versions: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        for pkg, v in r.versions.items():
+            versions[str(pkg)].add(value_text(v))
+    stamps = sorted(str(r.finished_at) for r in rows if r.finished_at)
+    return ReportData(
+        title=title, meta=dict(meta or {}), rows=rows,
+        counts={s: counts.get(s, 0) for s in [*STATUSES, *sorted(set(counts) - set(STATUSES))]},
+        datasets=sorted({dataset_name(r.dataset, r.dataset_params) for r in rows}),
+        mechanisms=sorted({str(r.mask.get("mechanism", "?")) for r in rows}),
+        rates=sorted({r.rate for r in rows if r.rate is not None}),
+        repetitions=sorted({r.repetition for r in rows}),
+        labels=sorted({r.label for r in rows}),
+        finished=(stamps[0], stamps[-1]) if stamps else None,
+        versions={k: sorted(v) for k, v in sorted(versions.items())},
+        metrics=infos, blocks=block_tables(rows, infos), ranks=average_ranks(rows, infos),
+        runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
+        problems=[r for r in rows if r.status != "ok"],
+    )
+
+
+def render_report(records: Iterable[dict], out_dir: str | Path, title: str = "imputebench report",
+                  meta: dict | None = None) -> dict[str, Path | list[Path]]:
+    """Write the Markdown report, the HTML report and their figures.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Journal records, one per benchmark cell (a retried cell's later record wins).
+    out_dir : str or Path
+        Output folder (created when needed); receives ``report.md``, ``report.html`` and
+        ``figures/metric_vs_rate_<metric>.png``.
+    title : str
+        Report title.
+    meta : dict, optional
+        Shown when present: ``command`` (str), ``journal`` (path), ``config`` (dict of the
+        benchmark config) and ``environment`` ({package: version}); other keys are listed.
+
+    Returns
+    -------
+    dict
+        ``{"markdown": Path, "html": Path, "figures": list[Path]}``.
+
+    Examples
+    --------
+    >>> from imputebench.benchmarks.report import render_report
+    >>> paths = render_report(records, "reports/default")  # doctest: +SKIP
+    >>> paths["markdown"].name  # doctest: +SKIP
+    'report.md'
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = build_report_data(list(records), title=title, meta=meta)
+    figures = render_figures(data, out / "figures", rel_dir="figures")
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(render_markdown(data, figures), encoding="utf-8", newline="\n")
+    html_path.write_text(render_html(data, figures), encoding="utf-8", newline="\n")
+    return {"markdown": md_path, "html": html_path, "figures": [f.png_path for f in figures]}

@@ -153,8 +153,11 @@ _ID = re.compile(r'id="([^"]+)"')
 
 
 def clean_svg(svg: str, prefix: str) -> str:
-    """Make matplotlib's SVG fit inline in HTML: drop the XML prolog, doctype, metadata and
-    comments, prefix every id (two inline SVGs share one id space) and let it scale."""
+    """Make matplotlib's SVG fit inline in HTML.
+
+    Drops the XML prolog, doctype, metadata and comments and prefixes every id, since all inline
+    SVGs of a page share one id space. Width and height stay; the page's CSS lets it shrink.
+    """
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
@@ -164,9 +167,7 @@ def clean_svg(svg: str, prefix: str) -> str:
         name = m.group(2)
         return f"{m.group(1)}{prefix}{name}" if name in ids else m.group(0)
 
-    svg = re.sub(r'(id="|url\(#|href="#)([^")]+)', repl, svg)
-    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1', svg, count=1)
-    return svg.strip() + "\n"
+    return re.sub(r'(id="|url\(#|href="#)([^")]+)', repl, svg).strip() + "\n"
 
 
 def _safe(name: str) -> str:
@@ -210,6 +211,7 @@ def render_figures(data: ReportData, fig_dir: str | Path,
             used.add(stem)
             png = fig_dir / f"{stem}.png"
             fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+            fig.set_layout_engine("none")  # keep the PNG's layout; computing it again is slow
             buf = io.StringIO()
             fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
             caption = (f"{name} against the nominal missing rate: rows are datasets, columns "

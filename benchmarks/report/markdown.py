@@ -10,6 +10,7 @@ from imputebench.benchmarks.report.tables import (
     MISSING,
     BlockTable,
     ReportData,
+    dataset_name,
     fmt,
     mask_name,
     rank_text,
@@ -183,8 +184,7 @@ def _problems(data: ReportData) -> list[str]:
     out = ["## Failed, skipped and timed-out cells", ""]
     if not data.problems:
         return out + ["None: every cell finished ok.", ""]
-    rows = [[md_escape(f"{r.dataset}" if not r.dataset_params else
-                       f"{r.dataset} {json.dumps(r.dataset_params, sort_keys=True)}"),
+    rows = [[md_escape(dataset_name(r.dataset, r.dataset_params)),
              md_escape(mask_name(r.mask)), str(r.repetition), md_escape(r.label), r.status,
              md_escape(truncate(r.reason)) or MISSING] for r in data.problems]
     return out + md_table(["dataset", "mask", "repetition", "imputer", "status", "reason"], rows,

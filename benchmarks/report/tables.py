@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +25,6 @@ from imputebench.metrics import ALL, get_metric
 STATUSES = ("ok", "failed", "skipped", "timeout")
 MISSING = "—"
 
-
-# ------------------------------------------------------------------------------ formatting
 
 def fmt(x: float | None, digits: int = 4) -> str:
     """Format a number with ``digits`` significant digits, fixed-point for 1e-4 <= |x| < 1e6.
@@ -41,6 +39,7 @@ def fmt(x: float | None, digits: int = 4) -> str:
         return MISSING
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
+    x = float(f"{x:.{digits - 1}e}")  # round first: 0.0099999 has the magnitude of 0.01
     if x == 0:
         return "0"
     mag = math.floor(math.log10(abs(x)))
@@ -59,7 +58,8 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
 
-def _value_text(v: Any) -> str:
+def value_text(v: Any) -> str:
+    """A parameter value as shown: strings bare, anything else as compact JSON."""
     return v if isinstance(v, str) else canonical(v)
 
 
@@ -67,7 +67,7 @@ def dataset_name(name: str, params: dict | None) -> str:
     """``iris`` or ``iris(n_rows=500)``."""
     if not params:
         return str(name)
-    inner = ", ".join(f"{k}={_value_text(params[k])}" for k in sorted(params))
+    inner = ", ".join(f"{k}={value_text(params[k])}" for k in sorted(params))
     return f"{name}({inner})"
 
 
@@ -76,12 +76,10 @@ def mask_name(mask: dict | None, with_rate: bool = True) -> str:
     mask = mask or {}
     parts = [str(mask.get("mechanism", "?"))]
     if with_rate and "rate" in mask:
-        parts.append(f"rate={_value_text(mask['rate'])}")
-    parts += [f"{k}={_value_text(mask[k])}" for k in sorted(mask) if k not in ("mechanism", "rate")]
+        parts.append(f"rate={value_text(mask['rate'])}")
+    parts += [f"{k}={value_text(mask[k])}" for k in sorted(mask) if k not in ("mechanism", "rate")]
     return ", ".join(parts)
 
-
-# ------------------------------------------------------------------------------- records
 
 @dataclass
 class Row:
@@ -135,7 +133,7 @@ def _label(rec: dict) -> str:
     if rec.get("label"):
         return str(rec["label"])
     params = rec.get("params") or {}
-    inner = ", ".join(f"{k}={_value_text(params[k])}" for k in sorted(params))
+    inner = ", ".join(f"{k}={value_text(params[k])}" for k in sorted(params))
     return f"{rec.get('imputer', '?')}({inner})" if inner else str(rec.get("imputer", "?"))
 
 
@@ -159,8 +157,9 @@ def normalize_records(records: list[dict]) -> list[Row]:
                     metrics[str(name)] = v
         mask = dict(rec.get("mask") or {})
         rows.append(Row(
-            dataset=str(rec.get("dataset", "?")), dataset_params=dict(rec.get("dataset_params") or {}),
-            n_rows=rec.get("n_rows"), n_cols=rec.get("n_cols"), mask=mask,
+            dataset=str(rec.get("dataset", "?")), n_rows=rec.get("n_rows"),
+            dataset_params=dict(rec.get("dataset_params") or {}), n_cols=rec.get("n_cols"),
+            mask=mask,
             rate=_number(mask.get("rate")), achieved_rate=_number(rec.get("achieved_rate")),
             repetition=int(rec.get("repetition") or 0), label=_label(rec), status=status,
             reason=str(rec.get("reason") or ""), metrics=metrics,
@@ -173,8 +172,6 @@ def normalize_records(records: list[dict]) -> list[Row]:
     rows.sort(key=lambda r: (r.block_key, r.repetition, r.label, r.status))
     return rows
 
-
-# ------------------------------------------------------------------------------- metrics
 
 @dataclass(frozen=True)
 class MetricInfo:
@@ -201,8 +198,6 @@ def metric_info(name: str) -> MetricInfo:
         return MetricInfo(name, "minimize", known=False)
 
 
-# -------------------------------------------------------------------------------- blocks
-
 @dataclass(frozen=True)
 class Stat:
     """Mean, sample sd (ddof=1, NaN for one value) and count over repetitions."""
@@ -219,7 +214,9 @@ class Stat:
 
     def text(self, n_expected: int | None = None) -> str:
         """``mean ± sd`` (just the mean for one value), ``(n=k)`` when repetitions are missing."""
-        out = fmt(self.mean) if self.n < 2 else f"{fmt(self.mean)} ± {fmt(self.sd)}"
+        # an sd at float noise level (identical values) reads 0, not 1.7e-17
+        sd = 0.0 if self.sd <= 1e-10 * abs(self.mean) else self.sd
+        out = fmt(self.mean) if self.n < 2 else f"{fmt(self.mean)} ± {fmt(sd)}"
         if n_expected is not None and self.n < n_expected:
             out += f" (n={self.n})"
         return out
@@ -294,8 +291,6 @@ def block_tables(rows: list[Row], infos: dict[str, MetricInfo]) -> list[BlockTab
     return tables
 
 
-# --------------------------------------------------------------------------------- ranks
-
 @dataclass
 class RankTable:
     """Average rank per (imputer label, metric) and the number of blocks it is averaged over.
@@ -345,7 +340,8 @@ def average_ranks(rows: list[Row], infos: dict[str, MetricInfo]) -> RankTable:
             ranks[(lb, m)] = (float(np.mean(rks)), len(rks))
         if sums:
             low = min(float(np.mean(v)) for v in sums.values())
-            best[m] = {lb for lb, v in sums.items() if rank_text(float(np.mean(v))) == rank_text(low)}
+            best[m] = {lb for lb, v in sums.items()
+                       if rank_text(float(np.mean(v))) == rank_text(low)}
         friedman[m] = _friedman(means, sorted(sums))
     labels = sorted({lb for lb, _ in ranks})
     return RankTable(labels, sorted({m for _, m in ranks}), ranks, friedman, best)
@@ -361,8 +357,6 @@ def _friedman(means: dict, labels: list[str]) -> tuple[float, float, int, int] |
         res = stats.friedmanchisquare(*cols)
     return (float(res.statistic), float(res.pvalue), len(complete), len(labels))
 
-
-# ------------------------------------------------------------------------------- runtime
 
 @dataclass(frozen=True)
 class RuntimeRow:
@@ -402,8 +396,6 @@ def runtime_by_dataset(rows: list[Row]) -> tuple[list[str], dict[tuple[str, str]
             {k: float(np.mean(v)) for k, v in sorted(out.items())})
 
 
-# ------------------------------------------------------------------------------- summary
-
 @dataclass
 class ReportData:
     """Everything the renderers show, computed once from the records."""
@@ -430,43 +422,3 @@ class ReportData:
     def has_results(self) -> bool:
         return any(r.metrics for r in self.rows)
 
-
-def build_report_data(records: list[dict], title: str = "imputebench report",
-                      meta: dict | None = None) -> ReportData:
-    """Compute every table of the report from journal records.
-
-    Parameters
-    ----------
-    records : list of dict
-        Journal records, one per benchmark cell.
-    title : str
-        Report title.
-    meta : dict, optional
-        ``config``, ``command``, ``journal``, ``environment`` (any subset; shown as given).
-
-    Returns
-    -------
-    ReportData
-    """
-    rows = normalize_records(list(records))
-    infos = {m: metric_info(m) for m in sorted({m for r in rows for m in r.metrics})}
-    counts = Counter(r.status for r in rows)
-    versions: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        for pkg, v in r.versions.items():
-            versions[str(pkg)].add(_value_text(v))
-    stamps = sorted(str(r.finished_at) for r in rows if r.finished_at)
-    return ReportData(
-        title=title, meta=dict(meta or {}), rows=rows,
-        counts={s: counts.get(s, 0) for s in [*STATUSES, *sorted(set(counts) - set(STATUSES))]},
-        datasets=sorted({dataset_name(r.dataset, r.dataset_params) for r in rows}),
-        mechanisms=sorted({str(r.mask.get("mechanism", "?")) for r in rows}),
-        rates=sorted({r.rate for r in rows if r.rate is not None}),
-        repetitions=sorted({r.repetition for r in rows}),
-        labels=sorted({r.label for r in rows}),
-        finished=(stamps[0], stamps[-1]) if stamps else None,
-        versions={k: sorted(v) for k, v in sorted(versions.items())},
-        metrics=infos, blocks=block_tables(rows, infos), ranks=average_ranks(rows, infos),
-        runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
-        problems=[r for r in rows if r.status != "ok"],
-    )

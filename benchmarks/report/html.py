@@ -1,0 +1,303 @@
+"""HTML renderer of a report: one self-contained file (DESIGN.md §9).
+
+Inline CSS, inline SVG figures and a few lines of inline JavaScript (click a table header to
+sort); no external URL, font or script, so the file works opened from disk with no network.
+Every piece of text from the records is escaped with :func:`html.escape`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+from imputebench.benchmarks.report.figures import RenderedFigure
+from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
+from imputebench.benchmarks.report.tables import (
+    MISSING,
+    BlockTable,
+    ReportData,
+    dataset_name,
+    fmt,
+    mask_name,
+    rank_text,
+)
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+margin:0 auto;max-width:1200px;padding:1rem 1.5rem 3rem;color:#1b1f24;line-height:1.45}
+h1{font-size:1.7rem;margin-bottom:.2rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;
+margin-top:2.2rem}h3{margin-top:1.6rem}h4{margin:1.2rem 0 .3rem}
+nav{font-size:.9rem;margin:.6rem 0 1rem}nav a{margin-right:1rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.88rem}
+th,td{border:1px solid #d0d7de;padding:.25rem .55rem;vertical-align:top}
+th{background:#f3f5f7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap}table.sortable th{cursor:pointer;user-select:none}
+th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after{content:" \\25BC"}
+td.best{background:#e6f4ea}.note{color:#57606a;font-size:.88rem}
+pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.8rem;white-space:pre-wrap}
+details{margin:.4rem 0}summary{cursor:pointer}figure{margin:1rem 0}
+figure svg{max-width:100%;height:auto}figcaption{color:#57606a;font-size:.88rem}
+code{background:#f3f5f7;padding:0 .2rem}
+"""
+
+_JS = """
+(function () {
+  function key(td) {
+    if (!td) { return [2, ""]; }
+    var v = td.getAttribute("data-v");
+    if (v !== null) { return [0, parseFloat(v)]; }
+    var t = td.textContent.trim();
+    return t === "\u2014" ? [2, ""] : [1, t.toLowerCase()];
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    heads.forEach(function (th, col) {
+      th.title = "click to sort";
+      th.addEventListener("click", function () {
+        var asc = th.getAttribute("aria-sort") !== "ascending";
+        heads.forEach(function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = key(a.cells[col]), y = key(b.cells[col]);
+          if (x[0] !== y[0]) { return x[0] - y[0]; }
+          var c = x[1] < y[1] ? -1 : (x[1] > y[1] ? 1 : 0);
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+})();
+"""
+
+
+def esc(text: object) -> str:
+    """Escape any value as HTML text (quotes included)."""
+    return html.escape(str(text), quote=True)
+
+
+def num_td(text: str, value: float | None = None, best: bool = False) -> str:
+    """A right-aligned cell; ``value`` becomes ``data-v`` for numeric sorting."""
+    attr = f' data-v="{value!r}"' if value is not None else ""
+    cls = "num best" if best else "num"
+    body = f"<strong>{esc(text)}</strong>" if best else esc(text)
+    return f'<td class="{cls}"{attr}>{body}</td>'
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]],
+               sortable: bool = True) -> str:
+    """A table from escaped header texts (none: no ``<thead>``) and ready ``<td>`` strings."""
+    cls = ' class="sortable"' if sortable else ""
+    head = "".join(f"<th>{h}</th>" for h in header)
+    head = f"<thead><tr>{head}</tr></thead>\n" if header else ""
+    body = "\n".join("<tr>" + "".join(r) + "</tr>" for r in rows)
+    return f"<table{cls}>{head}<tbody>\n{body}\n</tbody></table>"
+
+
+def _td(text: object) -> str:
+    return f"<td>{esc(text)}</td>"
+
+
+def _header(data: ReportData) -> list[str]:
+    c = data.counts
+    counts = ", ".join(f"{k} {v}" for k, v in c.items())
+    out = [f"<h1>{esc(data.title)}</h1>", f'<p class="note">{sum(c.values())} cells: '
+           f"{esc(counts)}.</p>"]
+    reps = data.repetitions
+
+    def joined(vals: Sequence) -> str:
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in vals) or MISSING
+
+    info = [("datasets", joined(data.datasets)), ("mechanisms", joined(data.mechanisms)),
+            ("missing rates", joined(data.rates)),
+            ("repetitions", f"{len(reps)}" + (f" ({reps[0]}–{reps[-1]})" if reps else "")),
+            ("imputers", f"{len(data.labels)}: {joined(data.labels)}"),
+            ("metrics", joined(list(data.metrics)))]
+    if data.finished:
+        info.append(("cells finished", " to ".join(data.finished)))
+    meta = data.meta
+    for key in ("command", "journal"):
+        if meta.get(key):
+            info.append((key, str(meta[key])))
+    for key in sorted(set(meta) - {"command", "journal", "config", "environment"}):
+        info.append((str(key), json.dumps(meta[key], sort_keys=True, default=str)))
+    out.append(html_table([], [[f'<th scope="row">{esc(k)}</th>', _td(v)] for k, v in info],
+                          sortable=False))
+    if meta.get("config"):
+        text = json.dumps(meta["config"], indent=2, sort_keys=True, default=str)
+        out.append(f"<details><summary>Configuration</summary><pre>{esc(text)}</pre></details>")
+    env = meta.get("environment") or {}
+    if data.versions or env:
+        pkgs = sorted(set(data.versions) | {str(k) for k in env})
+        rows = [[_td(p), _td(", ".join(data.versions.get(p, [])) or MISSING),
+                 _td(env.get(p, MISSING))] for p in pkgs]
+        table = html_table(["package", "versions in the cells", "report environment"], rows)
+        out.append(f"<details><summary>Environment</summary>{table}</details>")
+    return out
+
+
+def _metrics(data: ReportData) -> list[str]:
+    rows = [[f"<td><code>{esc(m.name)}</code></td>", _td(f"{m.goal} {goal_arrow(m.minimize)}"),
+             _td(m.definition or ("unknown metric" if not m.known else MISSING)),
+             _td(m.reference or MISSING)] for m in data.metrics.values()]
+    return ['<h2 id="metrics">Metrics</h2>',
+            html_table(["metric", "goal", "definition", "reference"], rows, sortable=False)]
+
+
+def _block(b: BlockTable, data: ReportData) -> list[str]:
+    rate = fmt(b.achieved_rate) if b.achieved_rate is not None else MISSING
+    out = [f"<h4>{esc(b.mask_title)}</h4>",
+           f'<p class="note">Achieved missing rate {esc(rate)} (mean over repetitions); '
+           f"{b.repetitions} repetition(s).</p>"]
+    header = ["imputer", "runs ok"] + [
+        esc(f"{m} {goal_arrow(data.metrics[m].minimize)}") for m in b.metrics]
+    rows = []
+    for lb in b.labels:
+        ok, total = b.runs[lb]
+        row = [_td(lb), num_td(f"{ok}/{total}", ok / total if total else None)]
+        for m in b.metrics:
+            st = b.values.get((lb, m))
+            row.append(num_td(MISSING) if st is None else
+                       num_td(st.text(b.repetitions), st.mean, lb in b.best.get(m, ())))
+        rows.append(row)
+    return out + [html_table(header, rows)]
+
+
+def _results(data: ReportData) -> list[str]:
+    out = ['<h2 id="results">Results by dataset and mask</h2>',
+           '<p class="note">Mean ± sample sd (ddof = 1) over repetitions of each metric\'s '
+           "<code>__all__</code> value; the best mean of each column is in bold; (n=k) marks an "
+           "entry with fewer repetitions than its block. Click a header to sort.</p>"]
+    current = None
+    for b in data.blocks:
+        if b.dataset_title != current:
+            current = b.dataset_title
+            shape = (f" — {b.n_rows} rows × {b.n_cols} columns"
+                     if b.n_rows is not None and b.n_cols is not None else "")
+            out.append(f"<h3>Dataset {esc(current)}{esc(shape)}</h3>")
+        out += _block(b, data)
+    return out
+
+
+def _ranks(data: ReportData) -> list[str]:
+    rt = data.ranks
+    out = ['<h2 id="ranks">Average rank</h2>',
+           '<p class="note">Within each block (dataset, its parameters and mask) the metric is '
+           "averaged over repetitions, imputers are ranked (1 = best, ties share the average "
+           "rank), and the ranks are averaged over the blocks where the imputer has a value "
+           "(their number in parentheses). Blocks with fewer than two imputers are not "
+           "counted.</p>"]
+    if not rt.ranks:
+        return out + ["<p>No block has two imputers with a value: nothing to rank.</p>"]
+    header = ["imputer"] + [esc(f"{m} {goal_arrow(data.metrics[m].minimize)}")
+                            for m in rt.metrics]
+    rows = []
+    for lb in rt.labels:
+        row = [_td(lb)]
+        for m in rt.metrics:
+            if (lb, m) not in rt.ranks:
+                row.append(num_td(MISSING))
+                continue
+            r, n = rt.ranks[(lb, m)]
+            row.append(num_td(f"{rank_text(r)} ({n})", r, lb in rt.best.get(m, ())))
+        rows.append(row)
+    out.append(html_table(header, rows))
+    tests = [f"<li><code>{esc(m)}</code>: Friedman χ² = {esc(fmt(f[0]))}, p = {esc(fmt(f[1], 3))}"
+             f" ({f[2]} complete blocks, {f[3]} imputers)</li>"
+             for m, f in sorted(rt.friedman.items()) if f is not None]
+    if tests:
+        out += ["<p>Friedman test of equal ranks over the blocks where every imputer has a "
+                "value:</p>", "<ul>", *tests, "</ul>"]
+    return out
+
+
+def _runtime(data: ReportData) -> list[str]:
+    out = ['<h2 id="runtime">Runtime and memory</h2>',
+           '<p class="note">Means over the cells that finished ok.</p>']
+    if not data.runtime:
+        return out + ["<p>No cell finished ok.</p>"]
+    rows = [[_td(r.label), _td(r.device), num_td(str(r.n), float(r.n)),
+             num_td(fmt(r.fit_seconds), r.fit_seconds),
+             num_td(fmt(r.impute_seconds), r.impute_seconds),
+             num_td(fmt(r.peak_memory_mb), r.peak_memory_mb)] for r in data.runtime]
+    out.append(html_table(["imputer", "device", "ok cells", "fit s", "impute s",
+                           "peak memory MB"], rows))
+    titles, per = data.runtime_datasets
+    if titles:
+        rows = [[_td(lb)] + [num_td(fmt(per.get((lb, t))), per.get((lb, t))) for t in titles]
+                for lb in sorted({lb for lb, _ in per})]
+        out += ["<h3>Fit + impute seconds by dataset</h3>",
+                html_table(["imputer"] + [esc(t) for t in titles], rows)]
+    return out
+
+
+def _reason_td(reason: str) -> str:
+    if not reason:
+        return _td(MISSING)
+    short = truncate(reason, REASON_CHARS)
+    if short == reason:
+        return _td(reason)
+    return (f"<td><details><summary>{esc(short)}</summary><pre>{esc(reason)}</pre>"
+            "</details></td>")
+
+
+def _problems(data: ReportData) -> list[str]:
+    out = ['<h2 id="problems">Failed, skipped and timed-out cells</h2>']
+    if not data.problems:
+        return out + ["<p>None: every cell finished ok.</p>"]
+    rows = [[_td(dataset_name(r.dataset, r.dataset_params)),
+             _td(mask_name(r.mask)), num_td(str(r.repetition), float(r.repetition)),
+             _td(r.label), _td(r.status), _reason_td(r.reason)] for r in data.problems]
+    table = html_table(["dataset", "mask", "repetition", "imputer", "status", "reason"], rows)
+    return out + [f"<details open><summary>{len(data.problems)} cell(s)</summary>{table}"
+                  "</details>"]
+
+
+def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
+    out = ['<h2 id="figures">Figures</h2>']
+    if not figures:
+        return out + ["<p>No figure: no metric value with a nominal missing rate.</p>"]
+    for f in figures:
+        out += [f"<h3>{esc(f.metric)} vs missing rate</h3>", "<figure>", f.svg.rstrip("\n"),
+                f"<figcaption>{esc(f.caption)}</figcaption>", "</figure>"]
+    return out
+
+
+def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str:
+    """Render the whole report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    data : ReportData
+        The aggregated report (:func:`~imputebench.benchmarks.report.tables.build_report_data`).
+    figures : sequence of RenderedFigure
+        Figures to inline as SVG.
+
+    Returns
+    -------
+    str
+        The HTML text.
+    """
+    sections = ["metrics", "results", "ranks", "runtime"] if data.has_results else []
+    sections += ["problems"] + (["figures"] if data.has_results else [])
+    names = {"metrics": "Metrics", "results": "Results", "ranks": "Average rank",
+             "runtime": "Runtime", "problems": "Failures", "figures": "Figures"}
+    nav = "<nav>" + "".join(f'<a href="#{s}">{names[s]}</a>' for s in sections) + "</nav>"
+    body = _header(data)
+    body.insert(2, nav)  # after the title and the counts
+    if data.has_results:
+        body += _metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+    else:
+        body += ['<h2 id="results">Results</h2>',
+                 "<p>There are no results: no cell finished ok with a metric value.</p>"]
+    body += _problems(data)
+    if data.has_results:
+        body += _figures(figures)
+    head = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(data.title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    tail = [f"<script>{_JS}</script>", "</body>", "</html>"]
+    return "\n".join(head + body + tail) + "\n"
