@@ -76,8 +76,7 @@ class ImputerSpec:
 def _label(name: str, params: dict) -> str:
     if not params:
         return name
-    inner = ", ".join(f"{k}={json.dumps(v) if isinstance(v, str) else v}"
-                      for k, v in sorted(params.items()))
+    inner = ", ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in sorted(params.items()))
     return f"{name}({inner})"
 
 

@@ -33,7 +33,7 @@ FIGURE_PREFIX = "metric_vs_rate_"
 DPI = 110
 _RC = {
     "svg.hashsalt": "imputebench-report",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",  # text stays text: a fraction of the size of glyph paths
     "font.family": "DejaVu Sans",
     "font.size": 8.5,
     "axes.titlesize": 8.5,
@@ -110,7 +110,8 @@ def metric_vs_rate(data: ReportData, info: MetricInfo) -> Figure | None:
     for i, dk in enumerate(ds_keys):
         for j, mk in enumerate(mech_keys):
             ax = axes[i][j]
-            ax.set_title(f"{ds_title[dk]} · {mech_title[mk]}")
+            if i == 0:
+                ax.set_title(mech_title[mk], fontweight="bold")
             per = series.get((dk, mk))
             if not per:
                 ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5",
@@ -140,12 +141,13 @@ def metric_vs_rate(data: ReportData, info: MetricInfo) -> Figure | None:
             if i == nrows - 1:
                 ax.set_xlabel("nominal missing rate")
             if j == 0:
-                ax.set_ylabel(f"{info.name} ({arrow})")
+                ax.set_ylabel(f"{ds_title[dk]}\n{info.name}")
     handles = [Line2D([], [], color=style[lb]["color"], marker=style[lb]["marker"],
                       ls=style[lb]["linestyle"], lw=1.4, ms=4) for lb in labels]
     fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
                frameon=False)
-    fig.suptitle(f"{info.name} vs missing rate (mean ± sd over repetitions)", fontsize=10)
+    fig.suptitle(f"{info.name} vs missing rate ({arrow}; mean ± sd over repetitions); rows are "
+                 "datasets, columns mechanisms", fontsize=10)
     return fig
 
 
