@@ -48,7 +48,9 @@ def _freeze(params: dict) -> str:
 
 
 @dataclass(frozen=True)
-class DatasetSpec:
+class NamedSpec:
+    """A registry name with its parameters (canonical JSON, so the spec is hashable)."""
+
     name: str
     params: str = "{}"
 
@@ -60,17 +62,12 @@ class DatasetSpec:
         return _label(self.name, self.kwargs)
 
 
-@dataclass(frozen=True)
-class ImputerSpec:
-    name: str
-    params: str = "{}"
+class DatasetSpec(NamedSpec):
+    """A dataset of the config, e.g. ``synthetic`` with ``{"n_rows": 500}``."""
 
-    @property
-    def kwargs(self) -> dict:
-        return json.loads(self.params)
 
-    def label(self) -> str:
-        return _label(self.name, self.kwargs)
+class ImputerSpec(NamedSpec):
+    """An imputer of the config, e.g. ``knn`` with ``{"n_neighbors": 5}``."""
 
 
 def _label(name: str, params: dict) -> str:
