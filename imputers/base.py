@@ -178,9 +178,11 @@ class Imputer(BaseEstimator, TransformerMixin):
             dtype = self.dtypes_[col]
             if isinstance(dtype, pd.CategoricalDtype):
                 codes = src.cat.codes.to_numpy().copy()
-                new_codes = pd.Categorical(
-                    np.asarray(new, dtype=object)[miss], categories=dtype.categories
-                ).codes
+                if isinstance(new.dtype, pd.CategoricalDtype) and new.cat.categories.equals(
+                        dtype.categories):
+                    new_codes = new.cat.codes.to_numpy()[miss]
+                else:  # -1 for NaN and for any level outside the categories
+                    new_codes = dtype.categories.get_indexer(np.asarray(new, dtype=object)[miss])
                 if (new_codes < 0).any():
                     raise RuntimeError(f"{self.name} left NaN or a level outside the categories "
                                        f"in column {col!r}")

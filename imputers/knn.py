@@ -3,12 +3,25 @@ numeric data."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.datasets.schema import NUMERIC
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
+
+# Receiver rows per distance block on large tables: a block's dozen elementwise passes then
+# stay in cache instead of streaming the whole chunk through memory once per pass. Chunks are
+# multiples of it, so every row meets the same BLAS kernel whatever the chunk size.
+_BLOCK = 64
+# Bytes per (receiver, fitted row) pair of a chunk: the distance matrix and the per-column
+# copies (rows, donors, argpartition indices) made from it.
+_BYTES_PER_PAIR = 32
+# Below this many (receiver, fitted row) pairs one thread does everything, with BLAS as set.
+_PARALLEL_PAIRS = 2_000_000
 
 
 @register_imputer
@@ -28,12 +41,19 @@ class KNNImputer(Imputer):
     no common coordinate are at distance NaN and never donate; a receiver with no donor at a
     finite distance takes the column's observed mean or mode (as scikit-learn does).
 
-    With ``scale=None`` on an all-numeric table this computes exactly what
-    ``sklearn.impute.KNNImputer`` computes (same distance formula, same donor ordering, same
-    ``argpartition`` selection, hence the same neighbours even among tied distances on integer
-    data); with ``scale="std"`` it equals ``KNNImputer`` run on the z-scored table and mapped
-    back. Weighted means are taken on the original values. ``weights="distance"`` uses 1 / dist,
-    and a donor at distance 0 takes all the weight, as in scikit-learn.
+    With ``scale=None`` on an all-numeric table this computes what
+    ``sklearn.impute.KNNImputer`` computes: the same distance formula evaluated in the same
+    order of floating-point operations, the same donor ordering and the same ``argpartition``
+    selection, hence the same neighbours even among tied distances on integer data. The output
+    is bit for bit the same on integer-valued data, and on small tables (under two million
+    receiver x fitted-row pairs, done in one chunk as scikit-learn does). Larger tables are
+    done in blocks of rows spread over threads (as many as BLAS may use), where the BLAS
+    products can round the last bit differently from scikit-learn's one large product; the
+    dot-product expansion can amplify that for very close rows, so distance-weighted values
+    may differ in the last few digits (about 1e-12 relative on scaled breast_cancer copies).
+    With ``scale="std"`` it equals ``KNNImputer`` run on the z-scored table and mapped back,
+    to rounding. Weighted means are taken on the original values. ``weights="distance"`` uses
+    1 / dist, and a donor at distance 0 takes all the weight, as in scikit-learn.
 
     Parameters
     ----------
@@ -45,7 +65,9 @@ class KNNImputer(Imputer):
     cat_weight : float
         Contribution of one categorical mismatch to the squared distance.
     working_memory : int
-        Megabytes for one chunk of the receiver x donor distance matrix (memory stays bounded).
+        Megabytes for the chunks of receivers in flight (one a thread): their receiver x
+        fitted-row distance matrices and the per-column copies taken from them, so memory
+        stays bounded whatever the table size (a chunk holds at least 64 receivers).
 
     References
     ----------
@@ -75,18 +97,29 @@ class KNNImputer(Imputer):
         self.working_memory = working_memory
 
     # ------------------------------------------------------------------ fit
-    def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
-        if isinstance(self.n_neighbors, bool) or not isinstance(self.n_neighbors, (int, np.integer)) \
-                or self.n_neighbors < 1:
+    def _check_params(self) -> None:
+        k = self.n_neighbors
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ImputebenchError(f"knn: n_neighbors must be a positive integer, got "
                                    f"{self.n_neighbors!r}")
-        if self.weights not in ("uniform", "distance"):
+        if not isinstance(self.weights, str) or self.weights not in ("uniform", "distance"):
             raise ImputebenchError(f"knn: weights must be 'uniform' or 'distance', got "
                                    f"{self.weights!r}")
-        if self.scale not in ("std", None):
+        if self.scale is not None and (not isinstance(self.scale, str) or self.scale != "std"):
             raise ImputebenchError(f"knn: scale must be 'std' or None, got {self.scale!r}")
-        if not self.cat_weight >= 0:
-            raise ImputebenchError(f"knn: cat_weight must be >= 0, got {self.cat_weight!r}")
+        if isinstance(self.cat_weight, bool) or not isinstance(
+                self.cat_weight, (int, float, np.integer, np.floating)) \
+                or not self.cat_weight >= 0 or not np.isfinite(self.cat_weight):
+            raise ImputebenchError(f"knn: cat_weight must be a finite number >= 0, got "
+                                   f"{self.cat_weight!r}")
+        if isinstance(self.working_memory, bool) or not isinstance(
+                self.working_memory, (int, float, np.integer, np.floating)) \
+                or not self.working_memory > 0:
+            raise ImputebenchError(f"knn: working_memory must be a positive number of "
+                                   f"megabytes, got {self.working_memory!r}")
+
+    def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
+        self._check_params()
         self.num_cols_ = [c for c, k in kinds.items() if k == NUMERIC]
         self.cat_cols_ = [c for c, k in kinds.items() if k != NUMERIC]
         num = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -99,11 +132,9 @@ class KNNImputer(Imputer):
         self.center_, self.scale_ = mu, sd
         self.fit_raw_ = num
         self.fit_num_ = (num - mu) / sd if self.scale == "std" else num
-        self.fit_codes_ = np.column_stack(
-            [X[c].cat.codes.to_numpy() for c in self.cat_cols_]
-        ) if self.cat_cols_ else np.zeros((len(X), 0), dtype=np.int8)
+        self.fit_codes_ = _codes(X, self.cat_cols_)
         self.n_levels_ = [len(X[c].cat.categories) for c in self.cat_cols_]
-        self.num_mean_ = np.nanmean(num, axis=0) if num.size else np.zeros(0)
+        self.num_mean_ = np.array([_masked_mean(num[:, j]) for j in range(num.shape[1])])
         self.cat_mode_ = [int(np.argmax(np.bincount(self.fit_codes_[:, j][self.fit_codes_[:, j]
                                                                         >= 0], minlength=L)))
                           for j, L in enumerate(self.n_levels_)]
@@ -113,34 +144,60 @@ class KNNImputer(Imputer):
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         num_raw = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
         num = (num_raw - self.center_) / self.scale_ if self.scale == "std" else num_raw
-        codes = np.column_stack([X[c].cat.codes.to_numpy() for c in self.cat_cols_]) \
-            if self.cat_cols_ else np.zeros((len(X), 0), dtype=np.int8)
+        codes = _codes(X, self.cat_cols_)
         out_num = num_raw.copy()
         out_codes = codes.astype(np.int64, copy=True)
         miss = np.concatenate([np.isnan(num_raw), codes < 0], axis=1)
         receivers = np.flatnonzero(miss.any(axis=1))
         n_fit = self.fit_num_.shape[0]
-        chunk = max(1, int(self.working_memory * 2**20 // (8 * 3 * max(n_fit, 1))))
-        donors = [np.flatnonzero(~np.isnan(self.fit_num_[:, j])) for j in range(num.shape[1])]
-        donors += [np.flatnonzero(self.fit_codes_[:, j] >= 0) for j in range(codes.shape[1])]
         p = num.shape[1]
-        for start in range(0, len(receivers), chunk):
-            rows = receivers[start:start + chunk]
-            dist = _nan_distances(_Parts.build(num[rows], codes[rows], self.n_levels_),
-                                  self._fit_parts_, self.cat_weight)
-            for j in range(miss.shape[1]):
-                local = np.flatnonzero(miss[rows, j])
-                if local.size == 0:
-                    continue
-                if j < p:
-                    out_num[rows[local], j] = self._column(dist, local, donors[j],
-                                                           self.fit_raw_[:, j], None,
-                                                           self.num_mean_[j])
+        columns = []
+        for j in range(miss.shape[1]):
+            fit_col = self.fit_raw_[:, j] if j < p else self.fit_codes_[:, j - p]
+            donor_idx = np.flatnonzero(~np.isnan(fit_col) if j < p else fit_col >= 0)
+            columns.append(_Column(donor_idx, fit_col[donor_idx],
+                                   None if j < p else self.n_levels_[j - p],
+                                   self.num_mean_[j] if j < p else self.cat_mode_[j - p]))
+
+        # Small problems: each chunk's distances in one piece, BLAS threads as configured: the
+        # very products scikit-learn computes (bit for bit when it also takes one chunk).
+        # Large ones: fixed blocks of _BLOCK rows with single-threaded BLAS, chunks spread
+        # over our own threads; the bits then depend on neither working_memory nor threads.
+        big = len(receivers) * n_fit >= _PARALLEL_PAIRS
+        n_threads = _n_threads() if big else 1
+        chunk = int(self.working_memory * 2**20 / (_BYTES_PER_PAIR * n_fit * n_threads))
+        chunk = max(_BLOCK, chunk // _BLOCK * _BLOCK)
+        chunks = [receivers[s:s + chunk] for s in range(0, len(receivers), chunk)]
+
+        def run(group: list[np.ndarray]) -> None:
+            # Chunks hold disjoint receivers, so threads write disjoint cells of the outputs.
+            dist = np.empty((max(len(r) for r in group), n_fit))
+            for rows in group:
+                d = _nan_distances(_Parts.build(num[rows], codes[rows], self.n_levels_),
+                                   self._fit_parts_, self.cat_weight, out=dist[:len(rows)],
+                                   block=_BLOCK if big else len(rows))
+                for j, col in enumerate(columns):
+                    local = np.flatnonzero(miss[rows, j])
+                    if local.size:
+                        value = self._column(d, local, col)
+                        if j < p:
+                            out_num[rows[local], j] = value
+                        else:
+                            out_codes[rows[local], j - p] = value
+
+        if not big:
+            if chunks:
+                run(chunks)
+        else:
+            from threadpoolctl import threadpool_limits
+
+            n_threads = min(n_threads, len(chunks))
+            with threadpool_limits(1, user_api="blas"):
+                if n_threads == 1:
+                    run(chunks)
                 else:
-                    c = j - p
-                    out_codes[rows[local], c] = self._column(
-                        dist, local, donors[j], self.fit_codes_[:, c], self.n_levels_[c],
-                        self.cat_mode_[c])
+                    with ThreadPoolExecutor(n_threads) as pool:
+                        list(pool.map(run, [chunks[i::n_threads] for i in range(n_threads)]))
         result = {}
         for j, col in enumerate(self.num_cols_):
             result[col] = out_num[:, j]
@@ -149,28 +206,69 @@ class KNNImputer(Imputer):
             result[col] = pd.Categorical.from_codes(out_codes[:, c], categories=cats)
         return pd.DataFrame(result, index=X.index)[list(X.columns)]
 
-    def _column(self, dist, local, donor_idx, fit_values, n_levels, fallback):
-        """Impute one column for the receivers ``local`` of a chunk."""
-        out = np.full(local.size, fallback, dtype=np.float64 if n_levels is None else np.int64)
-        if donor_idx.size == 0:
-            return out
-        sub = dist[np.ix_(local, donor_idx)]
-        has = ~np.isnan(sub).all(axis=1)
-        if not has.any():
-            return out
-        sub = sub[has] if not has.all() else sub
-        k = min(int(self.n_neighbors), donor_idx.size)
+    def _column(self, dist: np.ndarray, local: np.ndarray, col: _Column) -> np.ndarray:
+        """Impute one column for the receivers ``local`` (row positions in ``dist``)."""
+        numeric = col.n_levels is None
+        out = np.full(local.size, col.fallback, dtype=np.float64 if numeric else np.int64)
+        # Same array, row by row, as scikit-learn hands to argpartition: the receivers'
+        # distances to this column's donors in donor order (tie picks depend on it).
+        sub = dist if local.size == dist.shape[0] else dist.take(local, axis=0)
+        if col.donor_idx.size != dist.shape[1]:
+            sub = sub.take(col.donor_idx, axis=1)
+        k = min(int(self.n_neighbors), col.donor_idx.size)
         nn = np.argpartition(sub, k - 1, axis=1)[:, :k]
         nd = np.take_along_axis(sub, nn, axis=1)
+        # NaN sorts last, so a row whose k nearest are all NaN has no finite donor at all.
+        has = ~np.isnan(nd).all(axis=1)
+        if not has.any():
+            return out
+        if not has.all():
+            nn, nd = nn[has], nd[has]
         w = _weights(nd, self.weights)
-        vals = fit_values[donor_idx][nn]
-        if n_levels is None:
+        vals = col.values[nn]
+        if numeric:
             out[has] = (w * vals).sum(axis=1) / w.sum(axis=1)
         else:
-            votes = np.zeros((vals.shape[0], n_levels))
-            np.add.at(votes, (np.repeat(np.arange(vals.shape[0]), k), vals.ravel()), w.ravel())
+            votes = np.zeros((vals.shape[0], col.n_levels))
+            r = np.arange(vals.shape[0])
+            for t in range(k):
+                votes[r, vals[:, t]] += w[:, t]
             out[has] = votes.argmax(axis=1)
         return out
+
+
+class _Column:
+    """Donors of one column: their row indices, their values, the level count, the fallback."""
+
+    __slots__ = ("donor_idx", "values", "n_levels", "fallback")
+
+    def __init__(self, donor_idx, values, n_levels, fallback):
+        self.donor_idx, self.values = donor_idx, values
+        self.n_levels, self.fallback = n_levels, fallback
+
+
+def _n_threads() -> int:
+    """Threads for the chunk loop: as many as BLAS may use (so ``threadpoolctl`` limits and
+    ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` apply here too), at most the usable CPUs."""
+    from threadpoolctl import threadpool_info
+
+    blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(min(blas) if blas else 1, cpus or 1))
+
+
+def _codes(X: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    if not cols:
+        return np.zeros((len(X), 0), dtype=np.int64)
+    return np.column_stack([X[c].cat.codes.to_numpy().astype(np.int64) for c in cols])
+
+
+def _masked_mean(col: np.ndarray) -> float:
+    """Mean of the observed cells, summed as ``np.ma`` does in scikit-learn's fallback (a
+    pairwise sum over the zero-filled 1-D column), so the two agree to the last bit."""
+    obs = ~np.isnan(col)
+    filled = np.where(obs, col, 0.0)
+    return float(filled.sum() * 1.0 / obs.sum())
 
 
 def _weights(d: np.ndarray, kind: str) -> np.ndarray:
@@ -187,7 +285,8 @@ def _weights(d: np.ndarray, kind: str) -> np.ndarray:
 class _Parts:
     """Pieces of the nan-Euclidean distance for one block of rows."""
 
-    __slots__ = ("x0", "xx", "miss", "present", "onehot", "cat_present", "n_coords")
+    __slots__ = ("x0", "xx", "sq", "miss", "bits", "present", "onehot", "cat_present",
+                 "n_coords")
 
     @classmethod
     def build(cls, num: np.ndarray, codes: np.ndarray, n_levels: list[int]) -> _Parts:
@@ -195,10 +294,21 @@ class _Parts:
         miss = np.isnan(num)
         self.x0 = np.where(miss, 0.0, num)
         self.xx = self.x0 * self.x0
+        self.sq = np.einsum("ij,ij->i", self.x0, self.x0)
         self.miss = miss.astype(np.float64)
-        self.present = 1.0 - self.miss
+        present = np.concatenate([~miss, codes >= 0], axis=1)
+        self.n_coords = present.shape[1]
+        self.bits = self.present = None
+        if self.n_coords <= 64 and hasattr(np, "bitwise_count"):
+            # Presence as a bit field: the common-coordinate count is a popcount of an AND,
+            # far cheaper than a (rows x d) @ (d x rows) product with tiny d.
+            weights = np.left_shift(np.uint64(1), np.arange(self.n_coords, dtype=np.uint64))
+            self.bits = np.bitwise_or.reduce(np.where(present, weights, np.uint64(0)), axis=1,
+                                             initial=np.uint64(0))
+        else:
+            self.present = present.astype(np.float64)
         if codes.shape[1]:
-            offsets = np.concatenate([[0], np.cumsum(n_levels)[:-1]])
+            offsets = np.concatenate([[0], np.cumsum(n_levels)[:-1]]).astype(np.int64)
             onehot = np.zeros((codes.shape[0], int(sum(n_levels))))
             rows, cols = np.nonzero(codes >= 0)
             onehot[rows, offsets[cols] + codes[rows, cols]] = 1.0
@@ -206,27 +316,58 @@ class _Parts:
             self.cat_present = (codes >= 0).astype(np.float64)
         else:
             self.onehot = self.cat_present = None
-        self.n_coords = num.shape[1] + codes.shape[1]
         return self
 
 
-def _nan_distances(a: _Parts, b: _Parts, cat_weight: float) -> np.ndarray:
-    """Pairwise nan-aware distances, computed as scikit-learn's ``nan_euclidean_distances``
-    (squared Euclidean by the dot-product expansion, corrected for missing coordinates)."""
-    d2 = -2.0 * (a.x0 @ b.x0.T)
-    d2 += np.einsum("ij,ij->i", a.x0, a.x0)[:, None]
-    d2 += np.einsum("ij,ij->i", b.x0, b.x0)[None, :]
-    np.maximum(d2, 0, out=d2)
-    d2 -= a.xx @ b.miss.T
-    d2 -= a.miss @ b.xx.T
-    np.clip(d2, 0, None, out=d2)
-    count = a.present @ b.present.T
-    if a.onehot is not None:
-        common = a.cat_present @ b.cat_present.T
-        d2 += cat_weight * (common - a.onehot @ b.onehot.T)
-        count += common
-    d2[count == 0] = np.nan
-    np.maximum(count, 1, out=count)
-    d2 /= count
-    d2 *= a.n_coords
-    return np.sqrt(d2, out=d2)
+def _nan_distances(a: _Parts, b: _Parts, cat_weight: float, out: np.ndarray | None = None,
+                   block: int = _BLOCK) -> np.ndarray:
+    """Pairwise nan-aware distances from the rows of ``a`` to those of ``b``.
+
+    Computed as scikit-learn's ``nan_euclidean_distances``, operation for operation: squared
+    Euclidean by the dot-product expansion, clipped at 0, corrected for the coordinates missing
+    on either side, clipped again, divided by the common-coordinate count and multiplied by the
+    number of coordinates. Works through blocks of ``block`` rows of ``a`` into ``out``.
+    """
+    n_a, n_b = a.x0.shape[0], b.x0.shape[0]
+    if out is None:
+        out = np.empty((n_a, n_b))
+    block = max(1, min(block, n_a))
+    tmp = np.empty((block, n_b))
+    count = np.empty((block, n_b))
+    if b.bits is not None:
+        anded = np.empty((block, n_b), dtype=np.uint64)
+        small = np.empty((block, n_b), dtype=np.uint8)
+    for s in range(0, n_a, block):
+        e = min(s + block, n_a)
+        m = e - s
+        d2, t, c = out[s:e], tmp[:m], count[:m]
+        np.matmul(a.x0[s:e], b.x0.T, out=d2)
+        d2 *= -2.0
+        d2 += a.sq[s:e, None]
+        d2 += b.sq[None, :]
+        np.maximum(d2, 0, out=d2)
+        np.matmul(a.xx[s:e], b.miss.T, out=t)
+        d2 -= t
+        np.matmul(a.miss[s:e], b.xx.T, out=t)
+        d2 -= t
+        np.clip(d2, 0, None, out=d2)
+        if a.onehot is not None:
+            np.matmul(a.cat_present[s:e], b.cat_present.T, out=t)
+            t -= a.onehot[s:e] @ b.onehot.T
+            t *= cat_weight
+            d2 += t
+        if b.bits is not None:
+            np.bitwise_and(a.bits[s:e, None], b.bits[None, :], out=anded[:m])
+            np.bitwise_count(anded[:m], out=small[:m])
+            d2[small[:m] == 0] = np.nan
+            np.copyto(c, small[:m])
+        else:
+            np.matmul(a.present[s:e], b.present.T, out=c)
+            d2[c == 0] = np.nan
+        # scikit-learn divides by max(count, 1); where the count is 0, d2 is already NaN and
+        # NaN / 0 is NaN (quietly), so the max is not needed.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d2 /= c
+        d2 *= a.n_coords
+        np.sqrt(d2, out=d2)
+    return out

@@ -34,11 +34,13 @@ class Accuracy(Metric):
             m = mask[:, j] & (t >= 0)
             if not m.any():
                 continue
-            imp = imputed[col]
-            i = pd.Categorical(imp, categories=truth[col].cat.categories).codes if not (
-                isinstance(imp.dtype, pd.CategoricalDtype)
-                and imp.cat.categories.equals(truth[col].cat.categories)) else imp.cat.codes
-            ok = np.asarray(i)[m] == t[m]
+            imp, levels = imputed[col], truth[col].cat.categories
+            if isinstance(imp.dtype, pd.CategoricalDtype) and imp.cat.categories.equals(levels):
+                i = imp.cat.codes.to_numpy()
+            else:
+                # Levels by value; one outside the truth's categories (or NaN) gets -1, a miss.
+                i = levels.get_indexer(np.asarray(imp, dtype=object))
+            ok = i[m] == t[m]
             out[col] = float(ok.mean())
             hits += int(ok.sum())
             count += int(ok.size)

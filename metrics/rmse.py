@@ -52,9 +52,10 @@ class RMSEMinMax(_PooledError):
     Each numeric column is scaled by ``(x - min) / (max - min)`` with ``min`` and ``max`` taken
     over its *observed* cells (not hidden, not missing in the source), as GAIN (Yoon et al.,
     ICML 2018), HyperImpute (Jarrett et al., ICML 2022) and kNNxKDE (Lalande & Doya, TMLR 2023)
-    do; a constant column gets scale 1 (kNNxKDE adds 1e-6 to the range instead: a difference
-    below 1e-5 relative). ``RMSE = sqrt(sum over hidden cells (x_imp - x_true)^2 / range^2
-    / n_hidden)``. Per-column values are the same formula over that column's hidden cells.
+    do; a constant column, or one with no observed cell, gets scale 1 (kNNxKDE adds 1e-6 to
+    every range instead: a relative difference of about 1e-6 / range).
+    ``RMSE = sqrt(sum over hidden cells (x_imp - x_true)^2 / range^2 / n_hidden)``.
+    Per-column values are the same formula over that column's hidden cells.
     """
 
     name = "rmse_minmax"
@@ -70,7 +71,7 @@ class RMSEZScore(_PooledError):
     Each numeric column is scaled by ``(x - mean) / sd`` with the mean and the population
     standard deviation of its observed cells (Zhang et al., "Unleashing the potential of
     diffusion models for incomplete data imputation" (DiffPuter), ICLR 2025, report RMSE on
-    standardized data); a constant column gets sd 1.
+    standardized data); a constant column, or one with no observed cell, gets sd 1.
     """
 
     name = "rmse_zscore"
