@@ -1,0 +1,1 @@
+"""Shipped benchmark configs (TOML data files; see ``imputebench run NAME``)."""
