@@ -65,8 +65,9 @@ def _cmd_report(args) -> int:
 
         config = load_config(args.config)
     out = Path(args.out) if args.out else (journal.parent if journal.suffix else journal)
+    title = args.title or (config.title if config is not None and config.title else "")
     _render(journal if journal.suffix else journal / "journal.jsonl", out,
-            args.title or "imputebench report", config, " ".join(["imputebench", *sys.argv[1:]]))
+            title or "imputebench report", config, " ".join(["imputebench", *sys.argv[1:]]))
     return 0
 
 
