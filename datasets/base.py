@@ -32,6 +32,28 @@ class Dataset:
     def load(self) -> pd.DataFrame:
         raise NotImplementedError
 
+    def card(self) -> dict:
+        """What ``imputebench datasets info`` shows: provenance and the loaded table's shape."""
+        from imputebench.datasets.schema import column_kinds
+
+        df = self.load()
+        kinds = column_kinds(df)
+        by_kind: dict[str, list[str]] = {}
+        for col, kind in kinds.items():
+            by_kind.setdefault(kind, []).append(col)
+        files = [{"path": f.path, "sha256": f.sha256, "url": f.url}
+                 for f in getattr(self, "files", ())]
+        return {
+            "name": self.name, "description": self.description,
+            "aliases": list(getattr(self, "aliases", ())), "tier": self.tier,
+            "rows": int(df.shape[0]), "columns": int(df.shape[1]), "columns_by_kind": by_kind,
+            "target": self.target, "real_missing_cells": int(df.isna().to_numpy().sum()),
+            "real_missing_rate": float(df.isna().to_numpy().mean()),
+            "missing_by_column": {c: int(n) for c, n in df.isna().sum().items() if n},
+            "source": self.source, "licence": self.licence, "citation": self.citation,
+            "files": files,
+        }
+
 
 def register_dataset(cls: type[Dataset]) -> type[Dataset]:
     """Class decorator: add a :class:`Dataset` subclass to the registry under ``cls.name``."""
