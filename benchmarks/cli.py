@@ -90,7 +90,8 @@ def _cmd_list(args) -> int:
     if what in ("datasets", "all"):
         print("datasets:")
         for n in available_datasets():
-            print(f"  {n:22s} {type(get_dataset(n)).description}")
+            cls = type(get_dataset(n))
+            print(f"  {n:22s} [{cls.tier}] {cls.description}")
         print(f"  {'csv:PATH':22s} any CSV (or parquet:PATH) with inferred or declared kinds")
     if what in ("mechanisms", "all"):
         print("mechanisms:")
@@ -113,6 +114,75 @@ def _cmd_check(args) -> int:
     print(f"{args.name}: " + ("all checks passed" if not failures
                               else f"{failures} check(s) failed"))
     return 1 if failures else 0
+
+
+def _cmd_datasets(args) -> int:
+    from imputebench.datasets import get_dataset
+    from imputebench.datasets.files import data_dir, fetch_file, file_status
+    from imputebench.datasets.standard import standard_datasets
+
+    if args.action == "info":
+        if not args.names:
+            raise ImputebenchError("datasets info needs a dataset name")
+        for name in args.names:
+            _print_card(get_dataset(name).card())
+        return 0
+    if args.action == "verify":
+        classes = standard_datasets()
+        if args.names:
+            known = {c.name for c in classes}
+            for n in args.names:
+                get_dataset(n)  # unknown names: one clear error with the closest
+                if n not in known:
+                    raise ImputebenchError(f"dataset {n!r} is bundled, it has no file to verify")
+            classes = [c for c in classes if c.name in args.names]
+        root = data_dir()
+        print(f"data directory: {root}")
+        bad = 0
+        seen: set[str] = set()
+        for cls in classes:
+            for f in cls.files:
+                if f.path in seen:
+                    continue
+                seen.add(f.path)
+                status = file_status(f, root)
+                bad += status != "ok"
+                print(f"  {status:22s} {f.path}" + ("" if status == "ok" else f"  <- {f.url}"))
+        print(f"{len(seen)} file(s) of {len(classes)} dataset(s): "
+              + ("all verified" if not bad else f"{bad} missing or corrupt"))
+        return 1 if bad else 0
+    # fetch
+    names = args.names or [c.name for c in standard_datasets()]
+    for name in names:
+        ds = get_dataset(name)
+        files = getattr(ds, "files", ())
+        if not files:
+            print(f"{name}: bundled, nothing to fetch")
+            continue
+        for f in files:
+            path = fetch_file(f, download=True, force=args.force)
+            print(f"{name}: {path} verified")
+    return 0
+
+
+def _print_card(card: dict) -> None:
+    print(f"{card['name']} ({card['tier']})")
+    print(f"  {card['description']}")
+    if card["aliases"]:
+        print(f"  known as: {', '.join(card['aliases'])}")
+    print(f"  rows x columns: {card['rows']} x {card['columns']}")
+    for kind, cols in sorted(card["columns_by_kind"].items()):
+        shown = ", ".join(cols[:12]) + (f", ... ({len(cols)} in all)" if len(cols) > 12 else "")
+        print(f"  {kind}: {shown}")
+    print(f"  target: {card['target'] or 'none'} (kept out of imputation unless include_target)")
+    print(f"  real missing: {card['real_missing_cells']} cells "
+          f"({100 * card['real_missing_rate']:.2f} %)"
+          + (f" in {card['missing_by_column']}" if card["missing_by_column"] else ""))
+    for key in ("source", "licence", "citation"):
+        if card[key]:
+            print(f"  {key}: {card[key]}")
+    for f in card["files"]:
+        print(f"  file: {f['path']}  sha256 {f['sha256']}\n        {f['url']}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -142,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", nargs="?", default="all",
                     choices=["all", "imputers", "metrics", "datasets", "mechanisms"])
     ls.set_defaults(func=_cmd_list)
+
+    ds = sub.add_parser("datasets", help="fetch, verify or describe datasets")
+    ds.add_argument("action", choices=["fetch", "verify", "info"])
+    ds.add_argument("names", nargs="*", help="dataset names (default: every standard one)")
+    ds.add_argument("--force", action="store_true", help="fetch: download again")
+    ds.set_defaults(func=_cmd_datasets)
 
     ck = sub.add_parser("check", help="run the imputer contract on one imputer")
     ck.add_argument("name")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 def pytest_configure(config):
     if "IMPUTEBENCH_DATA" not in os.environ and SHARED_DATA.is_dir():
         os.environ["IMPUTEBENCH_DATA"] = str(SHARED_DATA)
+    # Tests never download, and never write typed caches into the shared data directory.
+    os.environ["IMPUTEBENCH_OFFLINE"] = "1"
+    if "IMPUTEBENCH_CACHE" not in os.environ:
+        os.environ["IMPUTEBENCH_CACHE"] = tempfile.mkdtemp(prefix="imputebench-cache-")
 
 
 def pytest_collection_modifyitems(config, items):
