@@ -36,6 +36,7 @@ DATA_ENV = "IMPUTEBENCH_DATA"
 OFFLINE_ENV = "IMPUTEBENCH_OFFLINE"
 CACHE_ENV = "IMPUTEBENCH_CACHE"
 _CHUNK = 1 << 20
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,16 @@ class RemoteFile:
     url: str
 
     def __post_init__(self) -> None:
-        if len(self.sha256) != 64 or any(c not in "0123456789abcdef" for c in self.sha256):
-            raise ValueError(f"{self.path}: sha256 must be 64 lowercase hex digits")
-        if Path(self.path).is_absolute() or ".." in Path(self.path).parts:
-            raise ValueError(f"{self.path}: path must be relative, inside the data directory")
+        if not isinstance(self.path, str) or not isinstance(self.url, str) or not self.url:
+            raise ValueError(f"{self.path!r}: path and url must be non-empty strings")
+        sha = self.sha256
+        if not isinstance(sha, str) or len(sha) != 64 or any(c not in _HEX for c in sha):
+            raise ValueError(f"{self.path}: sha256 must be 64 lowercase hex digits, got {sha!r}")
+        parts = Path(self.path).parts
+        if (not parts or Path(self.path).is_absolute() or ".." in parts or "\\" in self.path
+                or self.path.endswith("/")):
+            raise ValueError(f"{self.path!r}: path must name a file inside the data directory "
+                             "(relative, no '..')")
 
 
 def data_dir() -> Path:
@@ -58,8 +65,10 @@ def data_dir() -> Path:
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "imputebench" / "data"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # the XDG spec says a relative XDG_CACHE_HOME is invalid and must be ignored
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "imputebench" / "data"
 
 
 def downloads_allowed() -> bool:
@@ -79,11 +88,14 @@ def local_path(f: RemoteFile, root: Path | None = None) -> Path:
 
 
 def file_status(f: RemoteFile, root: Path | None = None) -> str:
-    """``"ok"``, ``"missing"`` or ``"bad hash <12 hex>"`` for the local copy of ``f``."""
+    """``"ok"``, ``"missing"``, ``"unreadable"`` or ``"bad hash <12 hex>"`` for ``f``'s copy."""
     p = local_path(f, root)
     if not p.is_file():
         return "missing"
-    digest = sha256_of(p)
+    try:
+        digest = sha256_of(p)
+    except OSError:
+        return "unreadable"
     return "ok" if digest == f.sha256 else f"bad hash {digest[:12]}"
 
 
@@ -104,8 +116,16 @@ def fetch_file(f: RemoteFile, download: bool | None = None, root: Path | None = 
     root = root or data_dir()
     target = local_path(f, root)
     allowed = downloads_allowed() if download is None else download
+    off = f"{OFFLINE_ENV} is set" if download is None else "download=False"
+    if target.exists() and not target.is_file():
+        raise ImputebenchError(f"{target} should be the data file {f.path} but is a folder or "
+                               "special file; move it away")
     if target.is_file() and not force:
-        digest = sha256_of(target)
+        try:
+            digest = sha256_of(target)
+        except OSError as exc:
+            raise ImputebenchError(f"cannot read data file {target}: {exc.strerror or exc}") \
+                from None
         if digest == f.sha256:
             return target
         raise ImputebenchError(
@@ -113,9 +133,13 @@ def fetch_file(f: RemoteFile, download: bool | None = None, root: Path | None = 
             f"or another version; delete it and run 'imputebench datasets fetch' to download "
             f"{f.url}")
     if not allowed:
+        if target.is_file():  # force=True offline
+            raise ImputebenchError(f"cannot download {f.url} again into {target}: downloads are "
+                                   f"off ({off})")
         raise ImputebenchError(
             f"data file {f.path} is not in the data directory {root}: download {f.url} and put "
-            f"it at {target} (or point {DATA_ENV} at a folder holding it; downloads are off)")
+            f"it at {target} (or point {DATA_ENV} at a folder holding it; downloads are off: "
+            f"{off})")
     _download(f, target, timeout)
     return target
 
@@ -153,6 +177,7 @@ def _download(f: RemoteFile, target: Path, timeout: float) -> None:
     except ImputebenchError:
         raise
     except urllib.error.HTTPError as exc:
+        exc.close()
         raise ImputebenchError(f"cannot download {f.url}: HTTP {exc.code} {exc.reason}; put the "
                                f"file at {target} by hand") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
