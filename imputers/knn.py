@@ -11,12 +11,11 @@ import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.datasets.schema import NUMERIC
+from imputebench.imputers._nan_distance import BLOCK as _BLOCK
+from imputebench.imputers._nan_distance import Parts as _Parts
+from imputebench.imputers._nan_distance import nan_distances as _nan_distances
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
 
-# Receiver rows per distance block on large tables: a block's dozen elementwise passes then
-# stay in cache instead of streaming the whole chunk through memory once per pass. Chunks are
-# multiples of it, so every row meets the same BLAS kernel whatever the chunk size.
-_BLOCK = 64
 # Bytes per (receiver, fitted row) pair of a chunk: the distance matrix and the per-column
 # copies (rows, donors, argpartition indices) made from it.
 _BYTES_PER_PAIR = 32
@@ -51,16 +50,25 @@ class KNNImputer(Imputer):
     products can round the last bit differently from scikit-learn's one large product; the
     dot-product expansion can amplify that for very close rows, so distance-weighted values
     may differ in the last few digits (about 1e-12 relative on scaled breast_cancer copies).
-    With ``scale="std"`` it equals ``KNNImputer`` run on the z-scored table and mapped back,
+    ``scale="minmax"`` maps each numeric column to [0, 1] with the min and max of its observed
+    cells (the kNNxKDE paper ran ``KNNImputer`` on such data). With ``scale="std"`` (or
+    ``"minmax"``) it equals ``KNNImputer`` run on the scaled table and mapped back,
     to rounding. Weighted means are taken on the original values. ``weights="distance"`` uses
     1 / dist, and a donor at distance 0 takes all the weight, as in scikit-learn.
+
+    Draws. ``sample`` draws each missing cell independently from its neighbours' values: one
+    of the same donors that ``transform`` averages (or votes over), picked with probability
+    proportional to its weight (``uniform``: 1 / k each; ``distance``: proportional to
+    1 / dist), so the predictive distribution of a cell is the weighted empirical distribution
+    of its donors' values, whose mean is the ``transform`` value of a numeric cell. A cell with
+    no donor at a finite distance is drawn from all the column's observed (fitted) values.
 
     Parameters
     ----------
     n_neighbors : int
         Number of donors (``min(n_neighbors, donors available)``).
     weights : {"uniform", "distance"}
-    scale : {"std", None}
+    scale : {"std", "minmax", None}
         Standardize numeric columns for the distance.
     cat_weight : float
         Contribution of one categorical mismatch to the squared distance.
@@ -85,7 +93,7 @@ class KNNImputer(Imputer):
     """
 
     name = "knn"
-    capabilities = Capabilities(categorical=True, stochastic=False)
+    capabilities = Capabilities(categorical=True, stochastic=True)
     fast_params = {"n_neighbors": 3}
 
     def __init__(self, n_neighbors: int = 5, weights: str = "uniform", scale: str | None = "std",
@@ -105,8 +113,9 @@ class KNNImputer(Imputer):
         if not isinstance(self.weights, str) or self.weights not in ("uniform", "distance"):
             raise ImputebenchError(f"knn: weights must be 'uniform' or 'distance', got "
                                    f"{self.weights!r}")
-        if self.scale is not None and (not isinstance(self.scale, str) or self.scale != "std"):
-            raise ImputebenchError(f"knn: scale must be 'std' or None, got {self.scale!r}")
+        if self.scale is not None and self.scale not in ("std", "minmax"):
+            raise ImputebenchError(f"knn: scale must be 'std', 'minmax' or None, got "
+                                   f"{self.scale!r}")
         if isinstance(self.cat_weight, bool) or not isinstance(
                 self.cat_weight, (int, float, np.integer, np.floating)) \
                 or not self.cat_weight >= 0 or not np.isfinite(self.cat_weight):
@@ -127,11 +136,15 @@ class KNNImputer(Imputer):
             mu = np.nanmean(num, axis=0)
             sd = np.nanstd(num, axis=0)
             sd = np.where(sd > 0, sd, 1.0)
+        elif self.scale == "minmax" and num.size:
+            mu = np.nanmin(num, axis=0)
+            sd = np.nanmax(num, axis=0) - mu
+            sd = np.where(sd > 0, sd, 1.0)
         else:
             mu, sd = np.zeros(num.shape[1]), np.ones(num.shape[1])
         self.center_, self.scale_ = mu, sd
         self.fit_raw_ = num
-        self.fit_num_ = (num - mu) / sd if self.scale == "std" else num
+        self.fit_num_ = (num - mu) / sd if self.scale is not None else num
         self.fit_codes_ = _codes(X, self.cat_cols_)
         self.n_levels_ = [len(X[c].cat.categories) for c in self.cat_cols_]
         self.num_mean_ = np.array([_masked_mean(num[:, j]) for j in range(num.shape[1])])
@@ -142,14 +155,48 @@ class KNNImputer(Imputer):
 
     # ------------------------------------------------------------------ impute
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        num_raw = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
-        num = (num_raw - self.center_) / self.scale_ if self.scale == "std" else num_raw
-        codes = _codes(X, self.cat_cols_)
+        num_raw, num, codes, miss, columns = self._prepare(X)
         out_num = num_raw.copy()
         out_codes = codes.astype(np.int64, copy=True)
+        p = num.shape[1]
+
+        def fill(d: np.ndarray, cells: np.ndarray, local: np.ndarray, j: int) -> None:
+            value = self._column(d, local, columns[j])
+            if j < p:
+                out_num[cells, j] = value
+            else:
+                out_codes[cells, j - p] = value
+
+        self._search(num, codes, miss, fill)
+        return self._frame(X, out_num, out_codes)
+
+    def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
+                ) -> list[pd.DataFrame]:
+        num_raw, num, codes, miss, columns = self._prepare(X)
+        p = num.shape[1]
+        # Every uniform is drawn up front, column by column, so the draws depend on neither
+        # chunking nor threads.
+        miss_rows = [np.flatnonzero(miss[:, j]) for j in range(miss.shape[1])]
+        uniforms = [rng.random((n_draws, r.size)) for r in miss_rows]
+        out_num = np.repeat(num_raw[None], n_draws, axis=0)
+        out_codes = np.repeat(codes.astype(np.int64)[None], n_draws, axis=0)
+
+        def fill(d: np.ndarray, cells: np.ndarray, local: np.ndarray, j: int) -> None:
+            u = uniforms[j][:, np.searchsorted(miss_rows[j], cells)]
+            value = self._draw(d, local, columns[j], u)
+            if j < p:
+                out_num[:, cells, j] = value
+            else:
+                out_codes[:, cells, j - p] = value
+
+        self._search(num, codes, miss, fill)
+        return [self._frame(X, out_num[s], out_codes[s]) for s in range(n_draws)]
+
+    def _prepare(self, X: pd.DataFrame):
+        num_raw = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
+        num = (num_raw - self.center_) / self.scale_ if self.scale is not None else num_raw
+        codes = _codes(X, self.cat_cols_)
         miss = np.concatenate([np.isnan(num_raw), codes < 0], axis=1)
-        receivers = np.flatnonzero(miss.any(axis=1))
-        n_fit = self.fit_num_.shape[0]
         p = num.shape[1]
         columns = []
         for j in range(miss.shape[1]):
@@ -158,6 +205,14 @@ class KNNImputer(Imputer):
             columns.append(_Column(donor_idx, fit_col[donor_idx],
                                    None if j < p else self.n_levels_[j - p],
                                    self.num_mean_[j] if j < p else self.cat_mode_[j - p]))
+        return num_raw, num, codes, miss, columns
+
+    def _search(self, num: np.ndarray, codes: np.ndarray, miss: np.ndarray, fill) -> None:
+        """Distances from every receiver to the fitted rows, chunk by chunk; calls
+        ``fill(dist, cells, local, j)`` for each column ``j`` with the chunk's receivers
+        ``cells = rows[local]`` missing it (``local``: their rows in ``dist``)."""
+        receivers = np.flatnonzero(miss.any(axis=1))
+        n_fit = self.fit_num_.shape[0]
 
         # Small problems: each chunk's distances in one piece, BLAS threads as configured: the
         # very products scikit-learn computes (bit for bit when it also takes one chunk).
@@ -176,14 +231,10 @@ class KNNImputer(Imputer):
                 d = _nan_distances(_Parts.build(num[rows], codes[rows], self.n_levels_),
                                    self._fit_parts_, self.cat_weight, out=dist[:len(rows)],
                                    block=_BLOCK if big else len(rows))
-                for j, col in enumerate(columns):
+                for j in range(miss.shape[1]):
                     local = np.flatnonzero(miss[rows, j])
                     if local.size:
-                        value = self._column(d, local, col)
-                        if j < p:
-                            out_num[rows[local], j] = value
-                        else:
-                            out_codes[rows[local], j - p] = value
+                        fill(d, rows[local], local, j)
 
         if not big:
             if chunks:
@@ -198,6 +249,9 @@ class KNNImputer(Imputer):
                 else:
                     with ThreadPoolExecutor(n_threads) as pool:
                         list(pool.map(run, [chunks[i::n_threads] for i in range(n_threads)]))
+
+    def _frame(self, X: pd.DataFrame, out_num: np.ndarray, out_codes: np.ndarray
+               ) -> pd.DataFrame:
         result = {}
         for j, col in enumerate(self.num_cols_):
             result[col] = out_num[:, j]
@@ -206,10 +260,9 @@ class KNNImputer(Imputer):
             result[col] = pd.Categorical.from_codes(out_codes[:, c], categories=cats)
         return pd.DataFrame(result, index=X.index)[list(X.columns)]
 
-    def _column(self, dist: np.ndarray, local: np.ndarray, col: _Column) -> np.ndarray:
-        """Impute one column for the receivers ``local`` (row positions in ``dist``)."""
-        numeric = col.n_levels is None
-        out = np.full(local.size, col.fallback, dtype=np.float64 if numeric else np.int64)
+    def _donors(self, dist: np.ndarray, local: np.ndarray, col: _Column):
+        """``(has, values, weights)`` of the k nearest donors of the receivers ``local`` (row
+        positions in ``dist``) that have one at a finite distance (``has``); None if none."""
         # Same array, row by row, as scikit-learn hands to argpartition: the receivers'
         # distances to this column's donors in donor order (tie picks depend on it).
         sub = dist if local.size == dist.shape[0] else dist.take(local, axis=0)
@@ -221,19 +274,46 @@ class KNNImputer(Imputer):
         # NaN sorts last, so a row whose k nearest are all NaN has no finite donor at all.
         has = ~np.isnan(nd).all(axis=1)
         if not has.any():
-            return out
+            return None
         if not has.all():
             nn, nd = nn[has], nd[has]
-        w = _weights(nd, self.weights)
-        vals = col.values[nn]
+        return has, col.values[nn], _weights(nd, self.weights)
+
+    def _column(self, dist: np.ndarray, local: np.ndarray, col: _Column) -> np.ndarray:
+        """Impute one column for the receivers ``local`` (row positions in ``dist``)."""
+        numeric = col.n_levels is None
+        out = np.full(local.size, col.fallback, dtype=np.float64 if numeric else np.int64)
+        found = self._donors(dist, local, col)
+        if found is None:
+            return out
+        has, vals, w = found
         if numeric:
             out[has] = (w * vals).sum(axis=1) / w.sum(axis=1)
         else:
             votes = np.zeros((vals.shape[0], col.n_levels))
             r = np.arange(vals.shape[0])
-            for t in range(k):
+            for t in range(vals.shape[1]):
                 votes[r, vals[:, t]] += w[:, t]
             out[has] = votes.argmax(axis=1)
+        return out
+
+    def _draw(self, dist: np.ndarray, local: np.ndarray, col: _Column, u: np.ndarray
+              ) -> np.ndarray:
+        """Draws (one row per draw) for the receivers ``local``, from the uniforms ``u``: a
+        donor picked with probability proportional to its weight (inverse CDF), or, with no
+        finite donor, any observed value of the column with equal probability."""
+        n = col.values.size
+        out = col.values[np.minimum((u * n).astype(np.int64), n - 1)]
+        found = self._donors(dist, local, col)
+        if found is not None:
+            has, vals, w = found
+            cdf = np.cumsum(w, axis=1)
+            cdf /= cdf[:, -1:]
+            uh = u[:, has]
+            pick = np.zeros(uh.shape, dtype=np.int64)
+            for t in range(vals.shape[1] - 1):
+                pick += uh >= cdf[:, t]
+            out[:, has] = np.take_along_axis(vals, pick.T, axis=1).T
         return out
 
 
@@ -280,94 +360,3 @@ def _weights(d: np.ndarray, kind: str) -> np.ndarray:
     rows_with_zero = zero.any(axis=1)
     w[rows_with_zero] = zero[rows_with_zero].astype(np.float64)
     return np.where(np.isnan(w), 0.0, w)
-
-
-class _Parts:
-    """Pieces of the nan-Euclidean distance for one block of rows."""
-
-    __slots__ = ("x0", "xx", "sq", "miss", "bits", "present", "onehot", "cat_present",
-                 "n_coords")
-
-    @classmethod
-    def build(cls, num: np.ndarray, codes: np.ndarray, n_levels: list[int]) -> _Parts:
-        self = cls()
-        miss = np.isnan(num)
-        self.x0 = np.where(miss, 0.0, num)
-        self.xx = self.x0 * self.x0
-        self.sq = np.einsum("ij,ij->i", self.x0, self.x0)
-        self.miss = miss.astype(np.float64)
-        present = np.concatenate([~miss, codes >= 0], axis=1)
-        self.n_coords = present.shape[1]
-        self.bits = self.present = None
-        if self.n_coords <= 64 and hasattr(np, "bitwise_count"):
-            # Presence as a bit field: the common-coordinate count is a popcount of an AND,
-            # far cheaper than a (rows x d) @ (d x rows) product with tiny d.
-            weights = np.left_shift(np.uint64(1), np.arange(self.n_coords, dtype=np.uint64))
-            self.bits = np.bitwise_or.reduce(np.where(present, weights, np.uint64(0)), axis=1,
-                                             initial=np.uint64(0))
-        else:
-            self.present = present.astype(np.float64)
-        if codes.shape[1]:
-            offsets = np.concatenate([[0], np.cumsum(n_levels)[:-1]]).astype(np.int64)
-            onehot = np.zeros((codes.shape[0], int(sum(n_levels))))
-            rows, cols = np.nonzero(codes >= 0)
-            onehot[rows, offsets[cols] + codes[rows, cols]] = 1.0
-            self.onehot = onehot
-            self.cat_present = (codes >= 0).astype(np.float64)
-        else:
-            self.onehot = self.cat_present = None
-        return self
-
-
-def _nan_distances(a: _Parts, b: _Parts, cat_weight: float, out: np.ndarray | None = None,
-                   block: int = _BLOCK) -> np.ndarray:
-    """Pairwise nan-aware distances from the rows of ``a`` to those of ``b``.
-
-    Computed as scikit-learn's ``nan_euclidean_distances``, operation for operation: squared
-    Euclidean by the dot-product expansion, clipped at 0, corrected for the coordinates missing
-    on either side, clipped again, divided by the common-coordinate count and multiplied by the
-    number of coordinates. Works through blocks of ``block`` rows of ``a`` into ``out``.
-    """
-    n_a, n_b = a.x0.shape[0], b.x0.shape[0]
-    if out is None:
-        out = np.empty((n_a, n_b))
-    block = max(1, min(block, n_a))
-    tmp = np.empty((block, n_b))
-    count = np.empty((block, n_b))
-    if b.bits is not None:
-        anded = np.empty((block, n_b), dtype=np.uint64)
-        small = np.empty((block, n_b), dtype=np.uint8)
-    for s in range(0, n_a, block):
-        e = min(s + block, n_a)
-        m = e - s
-        d2, t, c = out[s:e], tmp[:m], count[:m]
-        np.matmul(a.x0[s:e], b.x0.T, out=d2)
-        d2 *= -2.0
-        d2 += a.sq[s:e, None]
-        d2 += b.sq[None, :]
-        np.maximum(d2, 0, out=d2)
-        np.matmul(a.xx[s:e], b.miss.T, out=t)
-        d2 -= t
-        np.matmul(a.miss[s:e], b.xx.T, out=t)
-        d2 -= t
-        np.clip(d2, 0, None, out=d2)
-        if a.onehot is not None:
-            np.matmul(a.cat_present[s:e], b.cat_present.T, out=t)
-            t -= a.onehot[s:e] @ b.onehot.T
-            t *= cat_weight
-            d2 += t
-        if b.bits is not None:
-            np.bitwise_and(a.bits[s:e, None], b.bits[None, :], out=anded[:m])
-            np.bitwise_count(anded[:m], out=small[:m])
-            d2[small[:m] == 0] = np.nan
-            np.copyto(c, small[:m])
-        else:
-            np.matmul(a.present[s:e], b.present.T, out=c)
-            d2[c == 0] = np.nan
-        # scikit-learn divides by max(count, 1); where the count is 0, d2 is already NaN and
-        # NaN / 0 is NaN (quietly), so the max is not needed.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d2 /= c
-        d2 *= a.n_coords
-        np.sqrt(d2, out=d2)
-    return out

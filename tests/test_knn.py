@@ -254,7 +254,7 @@ def test_threaded_blocks_equal_one_piece_on_mixed_data(monkeypatch):
 # ------------------------------------------------------------------ parameters
 @pytest.mark.parametrize("params", [
     {"n_neighbors": 0}, {"n_neighbors": 2.5}, {"n_neighbors": True}, {"weights": "foo"},
-    {"scale": "minmax"}, {"cat_weight": -1.0}, {"cat_weight": float("nan")},
+    {"scale": "robust"}, {"cat_weight": -1.0}, {"cat_weight": float("nan")},
     {"working_memory": 0},
 ])
 def test_bad_parameters_raise_at_fit(params):
@@ -268,3 +268,58 @@ def test_n_neighbors_larger_than_the_donors_uses_them_all():
     df = numeric_frame(np.array([[1.0, 10.0], [2.0, 20.0], [3.0, NAN]]))
     out = get_imputer("knn", n_neighbors=50, scale=None).fit(df).transform(df)
     assert out.loc[2, "x1"] == 15.0
+
+
+# ------------------------------------------------------------------ draws
+def test_draws_come_from_the_neighbours_with_their_weights():
+    # Receiver (x=?, y=2, c=a): nearest r1 (x=1, dist sqrt(1.5)) and r2 (x=2, dist sqrt(3)).
+    df = mixed(DONORS + [(None, 2.0, "a")])
+    n = 4000
+    w1, w2 = 1 / math.sqrt(1.5), 1 / math.sqrt(3)
+    for weights, p1 in (("uniform", 0.5), ("distance", w1 / (w1 + w2))):
+        imp = get_imputer("knn", n_neighbors=2, scale=None, weights=weights).fit(df)
+        draws = imp.sample(df, n_draws=n, random_state=0)
+        xs = np.array([d.loc[5, "x"] for d in draws])
+        assert set(np.unique(xs)) == {1.0, 2.0}                 # only the two donors' values
+        assert np.mean(xs == 1.0) == pytest.approx(p1, abs=5 * math.sqrt(p1 * (1 - p1) / n))
+        # Their mean is the transform value.
+        assert xs.mean() == pytest.approx(imp.transform(df).loc[5, "x"], abs=0.03)
+        for d in draws[:20]:
+            pd.testing.assert_frame_equal(d.iloc[:5], df.iloc[:5])
+
+
+def test_categorical_draws_and_the_no_donor_fallback():
+    # Receiver (1.4, 1.4, ?): donors r1 (a) and r2 (b), so both levels and nothing else.
+    df = mixed(DONORS + [(1.4, 1.4, None), (None, None, None)])
+    imp = get_imputer("knn", n_neighbors=2, scale=None).fit(df)
+    draws = imp.sample(df, n_draws=400, random_state=1)
+    cs = [d.loc[5, "c"] for d in draws]
+    assert set(cs) == {"a", "b"}
+    # Row 6 observes nothing: no donor at a finite distance, so any observed value of x.
+    xs = {d.loc[6, "x"] for d in draws}
+    assert xs == {0.0, 1.0, 2.0, 10.0, 11.0, 1.4}
+    assert {d.loc[6, "c"] for d in draws} == {"a", "b"}
+
+
+def test_draws_do_not_depend_on_chunks_or_threads(monkeypatch):
+    df = pd.concat([load_dataset("synthetic")] * 2, ignore_index=True)
+    hidden = df.mask(make_mask(df, MaskSpec("mcar", 0.3), 2))
+    assert hidden.isna().any(axis=1).sum() * len(df) >= knn_module._PARALLEL_PAIRS
+    imp = get_imputer("knn", weights="distance").fit(hidden)
+    threaded = imp.sample(hidden, n_draws=2, random_state=5)
+    monkeypatch.setattr(knn_module, "_PARALLEL_PAIRS", 10**15)
+    imp.set_params(working_memory=1)
+    for a, b in zip(imp.sample(hidden, n_draws=2, random_state=5), threaded, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not threaded[0].equals(threaded[1])
+
+
+def test_minmax_scale_equals_sklearn_on_minmax_scaled_data():
+    """The kNNxKDE paper ran KNNImputer on min-max scaled data: scale="minmax" is that."""
+    df = load_dataset("breast_cancer")
+    hidden = df.mask(make_mask(df, MaskSpec("mcar", 0.3), 7))
+    lo, span = hidden.min(), hidden.max() - hidden.min()
+    want = KNNImputer(n_neighbors=5).fit_transform(((hidden - lo) / span).to_numpy())
+    want = want * span.to_numpy() + lo.to_numpy()
+    got = get_imputer("knn", scale="minmax").fit(hidden).transform(hidden).to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

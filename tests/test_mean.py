@@ -64,14 +64,48 @@ def test_fit_on_one_table_fills_another():
     assert out["x"].tolist() == [5.0, 7.0, 5.0]
 
 
-def test_sample_returns_n_identical_draws(table):
+def test_sample_draws_from_the_observed_values_and_keeps_observed_cells(table):
     imp = get_imputer("mean").fit(table)
-    point = imp.transform(table)
-    draws = imp.sample(table, n_draws=4, random_state=0)
-    assert len(draws) == 4
+    draws = imp.sample(table, n_draws=50, random_state=0)
+    assert len(draws) == 50 and draws[0] is not draws[1]
+    observed = table.notna()
+    seen = {"x": set(), "c": set(), "o": set()}
     for d in draws:
-        pd.testing.assert_frame_equal(d, point)
-    assert draws[0] is not draws[1]
+        for col in table.columns:
+            pd.testing.assert_series_equal(d[col][observed[col]], table[col][observed[col]])
+            assert d[col].dtype == table[col].dtype
+            seen[col] |= set(d[col][~observed[col]].tolist())
+    assert seen["x"] == {1.0, 2.0, 6.0, 3.0, 9.0}      # only observed values, all of them
+    assert seen["c"] == {"a", "b", "c"}
+    assert seen["o"] == {"low", "mid", "high"}
+    again = imp.sample(table, n_draws=50, random_state=0)
+    for a, b in zip(draws, again, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    other = imp.sample(table, n_draws=50, random_state=1)
+    assert any(not a.equals(b) for a, b in zip(draws, other, strict=True))
+
+
+def test_sample_follows_the_observed_marginal():
+    # x observed: 0 once, 1 three times (p = 1/4, 3/4); c observed: a 1, b 2, c 7 (of 10).
+    n_obs, n_miss, n_draws = 10, 200, 100
+    x = np.r_[0.0, 1.0, 1.0, 1.0, 1.0 * np.full(n_obs - 4, NAN), np.full(n_miss, NAN)]
+    c = ["a", "b", "b"] + ["c"] * 7 + [None] * (x.size - 10)
+    df = pd.DataFrame({"x": x, "c": pd.Categorical(c, categories=["a", "b", "c"])})
+    imp = get_imputer("mean").fit(df)
+    draws = imp.sample(df, n_draws=n_draws, random_state=3)
+    mx, mc = df["x"].isna().to_numpy(), df["c"].isna().to_numpy()
+    xs = np.concatenate([d["x"].to_numpy()[mx] for d in draws])
+    cs = np.concatenate([np.asarray(d["c"])[mc] for d in draws])
+    # Binomial standard errors at these sizes are below 0.003: 5 of them as tolerance.
+    assert set(np.unique(xs)) == {0.0, 1.0}
+    assert np.mean(xs == 0.0) == pytest.approx(0.25, abs=5 * np.sqrt(0.25 * 0.75 / xs.size))
+    for level, p in (("a", 0.1), ("b", 0.2), ("c", 0.7)):
+        assert np.mean(cs == level) == pytest.approx(p, abs=5 * np.sqrt(p * (1 - p) / cs.size))
+    # One cell takes both values across draws.
+    a = np.array([d["x"].to_numpy()[mx][0] for d in draws])
+    assert len(set(a)) == 2
+    # The mean of the draws approaches the transform value.
+    assert xs.mean() == pytest.approx(imp.transform(df).loc[mx, "x"].iloc[0], abs=0.02)
 
 
 def test_mean_on_a_bundled_table_equals_pandas():
