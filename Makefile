@@ -12,7 +12,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export IMPUTEBENCH_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help bench test lint report clean
+.PHONY: help bench bench-knnxkde test lint report clean
 help:  ## show this help
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -37,3 +37,6 @@ lint: $(STAMP)  ## ruff
 
 clean:  ## remove the environment and run journals (not the committed reports)
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+
+bench-knnxkde: $(STAMP)  ## reproduce the kNNxKDE paper (full MCAR, 15 datasets; hours on 2 cores)
+	$(BIN)/imputebench run knnxkde_paper

@@ -116,6 +116,11 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     if "random_state" in imputer.get_params() and "random_state" not in params:
         imputer.set_params(random_state=cell.imputer_seed)
     device = imputer.get_params().get("device", "cpu")
+    if not imputer.capabilities.categorical:
+        cats = [c for c in truth.columns if isinstance(truth[c].dtype, pd.CategoricalDtype)]
+        if cats:
+            raise SkipCell(f"{cell.imputer.name} handles numeric columns only; this table has "
+                           f"categorical columns {cats}")
     hidden = truth.mask(mask)
     rss0 = _rss_mb()
     t0 = time.perf_counter()

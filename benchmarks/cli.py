@@ -46,6 +46,8 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
     meta = {"journal": str(journal), "command": command}
     if config is not None:
         meta["config"] = config.summary()
+        if config.published:
+            meta["published"] = config.published
     paths = render_report(records, out, title=title, meta=meta)
     copy = out / "journal.jsonl"
     if journal.resolve() != copy.resolve():

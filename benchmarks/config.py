@@ -90,6 +90,7 @@ class BenchmarkConfig:
     n_draws: int = 10
     title: str = ""
     description: str = ""
+    published: dict = field(default_factory=dict, compare=False)
     source: dict = field(default_factory=dict, compare=False)
 
     def summary(self) -> dict:
@@ -210,10 +211,20 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
     for what, items in (("datasets", datasets), ("masks", masks), ("imputers", imputers)):
         if len(set(items)) != len(items):
             raise ImputebenchError(f"config lists the same entry twice in {what!r}")
+    published = raw.get("published", {})
+    if published:
+        _check_keys("published", published, {"file", "metric", "dataset_prefix", "methods",
+                                              "source"})
+        from imputebench.benchmarks.report.published import load_published
+
+        if "file" not in published:
+            raise ImputebenchError("[published] needs a 'file'")
+        load_published(published["file"])
+        get_metric(published.get("metric", "rmse_minmax"))
     return BenchmarkConfig(
         name=name, datasets=tuple(datasets), masks=tuple(masks), imputers=tuple(imputers),
         metrics=tuple(metrics), repetitions=_positive_int(raw, "repetitions", 3),
         timeout=float(timeout), workers=_positive_int(raw, "workers", 2),
         n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
-        description=str(raw.get("description", "")), source=raw,
+        description=str(raw.get("description", "")), published=dict(published), source=raw,
     )

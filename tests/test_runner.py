@@ -210,3 +210,16 @@ def test_achieved_rate_is_recorded(tmp_path):
         if r["mask"]["mechanism"] == "mcar":
             assert abs(r["achieved_rate"] - r["mask"]["rate"]) < 0.06
     assert np.isfinite([r["fit_seconds"] + r["impute_seconds"] for r in recs]).all()
+
+
+def test_numeric_only_imputer_is_skipped_on_mixed_tables(tmp_path):
+    cfg = parse_config(_raw(repetitions=1, masks=[{"mechanism": "mcar", "rate": 0.2}],
+                            datasets=[{"name": "iris", "params": {"include_target": True}},
+                                      {"name": "iris"}],
+                            imputers=[{"name": "mice"}]))
+    s = run_benchmark(cfg, tmp_path / "j.jsonl", executor="inprocess", progress=False)
+    recs = {json.dumps(r["dataset_params"]): r for r in Journal(tmp_path / "j.jsonl").records()}
+    mixed, numeric = recs['{"include_target": true}'], recs["{}"]
+    assert mixed["status"] == "skipped" and "numeric columns only" in mixed["reason"]
+    assert "['species']" in mixed["reason"]
+    assert numeric["status"] == "ok" and s.failed == 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from imputebench.benchmarks.report.figures import RenderedFigure, render_figures
 from imputebench.benchmarks.report.html import render_html
 from imputebench.benchmarks.report.markdown import render_markdown
+from imputebench.benchmarks.report.published import compare
 from imputebench.benchmarks.report.tables import (
     STATUSES,
     ReportData,
@@ -59,6 +60,8 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         for pkg, v in r.versions.items():
             versions[str(pkg)].add(value_text(v))
     stamps = sorted(str(r.finished_at) for r in rows if r.finished_at)
+    spec = (meta or {}).get("published")
+    published = compare(rows, spec) if spec else []
     return ReportData(
         title=title, meta=dict(meta or {}), rows=rows,
         counts={s: counts.get(s, 0) for s in [*STATUSES, *sorted(set(counts) - set(STATUSES))]},
@@ -71,7 +74,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         versions={k: sorted(v) for k, v in sorted(versions.items())},
         metrics=infos, blocks=block_tables(rows, infos), ranks=average_ranks(rows, infos),
         runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
-        problems=[r for r in rows if r.status != "ok"],
+        problems=[r for r in rows if r.status != "ok"], published=published,
     )
 
 

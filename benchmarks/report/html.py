@@ -11,6 +11,7 @@ import html
 import json
 from collections.abc import Sequence
 
+from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
 from imputebench.benchmarks.report.tables import (
@@ -256,6 +257,24 @@ def _problems(data: ReportData) -> list[str]:
                   "</details>"]
 
 
+def _published(data: ReportData) -> list[str]:
+    if not data.published:
+        return []
+    spec = data.meta.get("published", {})
+    out = ['<h2 id="published">Reproduction: ours beside the published numbers</h2>',
+           f'<p class="note">Published: {esc(spec.get("file", "?"))} '
+           f'({esc(spec.get("source", ""))}); metric '
+           f'{esc(spec.get("metric", "rmse_minmax"))}. Our best setting per method (by '
+           "mean over repetitions, as the paper chose its grid values); z = (ours - published) "
+           "/ published sd; agrees when |z| &le; 1.</p>"]
+    out.append(html_table(["method", "agree", "compared", "published entries"],
+                          [[_td(m), _td(a), _td(n), _td(t)] for m, a, n, t in
+                           pub.summary(data.published)]))
+    out.append(html_table([esc(h) for h in pub.HEADER],
+                          [[_td(x) for x in r] for r in pub.table_rows(data.published)]))
+    return out
+
+
 def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
     out = ['<h2 id="figures">Figures</h2>']
     if not figures:
@@ -293,6 +312,7 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
     else:
         body += ['<h2 id="results">Results</h2>',
                  "<p>There are no results: no cell finished ok with a metric value.</p>"]
+    body += _published(data)
     body += _problems(data)
     if data.has_results:
         body += _figures(figures)

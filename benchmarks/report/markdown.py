@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.tables import (
     MISSING,
@@ -191,6 +192,23 @@ def _problems(data: ReportData) -> list[str]:
                           ["l", "l", "r", "l", "l", "l"])
 
 
+def _published(data: ReportData) -> list[str]:
+    if not data.published:
+        return []
+    spec = data.meta.get("published", {})
+    out = ["## Reproduction: ours beside the published numbers", "",
+           md_escape(f"Published: {spec.get('file', '?')} ({spec.get('source', '')}); metric "
+                     f"{spec.get('metric', 'rmse_minmax')}. For each method we show our best "
+                     "setting (by mean over repetitions, as the paper chose its grid values); "
+                     "z = (ours - published) / published sd; agrees when |z| <= 1."), ""]
+    srows = [[md_escape(m), str(a), str(n), str(t)] for m, a, n, t in pub.summary(data.published)]
+    out += md_table(["method", "agree", "compared", "published entries"], srows,
+                    ["l", "r", "r", "r"])
+    rows = [[md_escape(x) for x in r] for r in pub.table_rows(data.published)]
+    return out + md_table(pub.HEADER, rows, ["l", "l", "r", "l", "l", "r", "l", "r", "r", "r",
+                                             "l"])
+
+
 def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
     out = ["## Figures", ""]
     if not figures:
@@ -223,6 +241,7 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "
                 "value.", ""]
+    out += _published(data)
     out += _problems(data)
     if data.has_results:
         out += _figures(figures)

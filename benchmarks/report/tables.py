@@ -417,6 +417,7 @@ class ReportData:
     runtime: list[RuntimeRow]
     runtime_datasets: tuple[list[str], dict[tuple[str, str], float]]
     problems: list[Row]
+    published: list = field(default_factory=list)   # published.Comparison, when configured
 
     @property
     def has_results(self) -> bool:

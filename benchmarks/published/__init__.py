@@ -1,0 +1,1 @@
+"""Published numbers that reproduction configs compare against (CSV files; see README.md)."""
