@@ -90,6 +90,8 @@ def _child(conn, task: Task, metrics, n_draws) -> None:
     try:
         rec = execute(task.cell, task.truth, task.mask, metrics, n_draws)
         conn.send(rec)
+    except (BrokenPipeError, EOFError):
+        pass  # the driver is gone (interrupted): nothing to report to
     finally:
         conn.close()
 
@@ -99,7 +101,7 @@ def _context(start_method: str | None = None):
         return mp.get_context(start_method)
     if sys.platform.startswith("linux"):
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["imputebench.benchmarks.cell", "sklearn.neighbors"])
+        ctx.set_forkserver_preload(["imputebench.benchmarks._preload"])
         return ctx
     return mp.get_context("spawn")
 
