@@ -42,10 +42,14 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
 
         keys = {c.key for c in plan(config)}
         records = [r for r in records if r["key"] in keys]
+        missing = len(keys) - len(records)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"journal": str(journal), "command": command}
     if config is not None:
         meta["config"] = config.summary()
+        if missing:  # a partial run: say so at the top of the report
+            meta["not run yet"] = (f"{missing} of the {len(keys)} cells this config plans "
+                                   f"(rerun 'imputebench run' to complete them)")
         if config.published:
             meta["published"] = config.published
     paths = render_report(records, out, title=title, meta=meta)

@@ -133,3 +133,16 @@ def test_list_and_check(capsys):
     out = capsys.readouterr().out
     assert "PASS  check_transform_contract" in out and "all checks passed" in out
     _run_error(capsys, ["check", "nope"])
+
+
+def test_report_of_a_partial_run_says_what_is_missing(tmp_path, capsys):
+    small = _config(tmp_path)
+    journal = tmp_path / "j.jsonl"
+    assert main(["run", str(small), "--journal", str(journal), "--no-report", "--quiet",
+                 "--executor", "inprocess"]) == 0
+    bigger = tmp_path / "big.toml"
+    bigger.write_text(small.read_text().replace("repetitions = 1", "repetitions = 3"))
+    assert main(["report", str(journal), "--config", str(bigger), "--out",
+                 str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "2 of the 3 cells this config plans" in md
