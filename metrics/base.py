@@ -94,16 +94,36 @@ class Metric:
 
 # ------------------------------------------------------------------------------------ helpers
 
-def hidden_numeric(truth: pd.DataFrame, imputed: pd.DataFrame, mask: np.ndarray):
-    """Yield ``(column, true values, imputed values, observed values)`` per numeric column with
-    at least one hidden cell. Observed = cells neither hidden nor missing in the source."""
+def _hidden_columns(truth: pd.DataFrame, mask: np.ndarray):
+    """``(column, hidden rows, true values, observed values)`` per numeric column with at least
+    one hidden cell that is not missing in the source (observed = neither hidden nor missing)."""
     for j, col in enumerate(truth.columns):
         if isinstance(truth[col].dtype, pd.CategoricalDtype):
             continue
         t = truth[col].to_numpy(dtype=np.float64, na_value=np.nan)
         m = mask[:, j] & ~np.isnan(t)
-        if not m.any():
-            continue
-        i = imputed[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        obs = t[~mask[:, j] & ~np.isnan(t)]
-        yield col, t[m], i[m], obs
+        if m.any():
+            yield col, m, t[m], t[~mask[:, j] & ~np.isnan(t)]
+
+
+def hidden_numeric(truth: pd.DataFrame, imputed: pd.DataFrame, mask: np.ndarray):
+    """Yield ``(column, true values, imputed values, observed values)`` per numeric column with
+    at least one hidden cell. Observed = cells neither hidden nor missing in the source."""
+    for col, m, t, obs in _hidden_columns(truth, mask):
+        yield col, t, imputed[col].to_numpy(dtype=np.float64, na_value=np.nan)[m], obs
+
+
+def hidden_draws(truth: pd.DataFrame, draws, mask: np.ndarray):
+    """Yield ``(column, true values, draws, observed values)`` per numeric column with at least
+    one hidden cell, ``draws`` stacked as an ``(n_draws, n_hidden)`` array.
+
+    ``draws`` is a list of imputed tables (one table is taken as a single draw); only the
+    hidden cells are read, so observed cells of the draws never reach a score.
+    """
+    if isinstance(draws, pd.DataFrame):
+        draws = [draws]
+    if not draws:
+        raise ValueError("no draws to score")
+    for col, m, t, obs in _hidden_columns(truth, mask):
+        d = np.stack([dr[col].to_numpy(dtype=np.float64, na_value=np.nan)[m] for dr in draws])
+        yield col, t, d, obs

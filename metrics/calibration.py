@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from imputebench.metrics.base import Goal, Metric, register_metric
-from imputebench.metrics.loglik import _pool, hidden_draws
+from imputebench.metrics.base import Goal, Metric, hidden_draws, register_metric
+from imputebench.metrics.loglik import _pool
 from imputebench.metrics.rmse import _minmax
 
 NOMINAL = 0.9

@@ -16,10 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from scipy.special import logsumexp
 
-from imputebench.metrics.base import ALL, Goal, Metric, register_metric
+from imputebench.metrics.base import ALL, Goal, Metric, hidden_draws, register_metric
 from imputebench.metrics.rmse import _minmax
 
 # kNNxKDE's grid (Lalande & Doya 2023, code: github.com/DeltaFloflo/knnxkde, utils.py,
@@ -31,30 +30,6 @@ _X_AXIS = np.linspace(start=-0.1, stop=1.1, num=121)
 _SMALL_EPS = 1e-5
 # Smallest bandwidth of ``loglik_kde`` on the min-max scale: a spike is a kernel this wide.
 _H_FLOOR = 0.01
-
-
-def hidden_draws(truth: pd.DataFrame, draws, mask: np.ndarray):
-    """Yield ``(column, true values, draws, observed values)`` per numeric column with at least
-    one hidden cell that is not missing in the source.
-
-    ``draws`` is a list of imputed tables (one table is taken as a single draw); only the
-    hidden cells are read, stacked into an ``(n_draws, n_hidden)`` array per column, so
-    observed cells of the draws never reach a score.
-    """
-    if isinstance(draws, pd.DataFrame):
-        draws = [draws]
-    if not draws:
-        raise ValueError("no draws to score")
-    for j, col in enumerate(truth.columns):
-        if isinstance(truth[col].dtype, pd.CategoricalDtype):
-            continue
-        t = truth[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        m = mask[:, j] & ~np.isnan(t)
-        if not m.any():
-            continue
-        d = np.stack([np.asarray(dr[col].to_numpy(dtype=np.float64, na_value=np.nan))[m]
-                      for dr in draws])
-        yield col, t[m], d, t[~mask[:, j] & ~np.isnan(t)]
 
 
 def _pool(per_cell: dict[str, np.ndarray]) -> dict[str, float]:
