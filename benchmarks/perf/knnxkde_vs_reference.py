@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         return imp._sample(hidden.copy(), args.draws, np.random.default_rng(args.seed))
 
     def reference():
-        np.random.seed(args.seed)  # noqa: NPY002 - the reference draws from numpy's global state
+        # The reference draws from numpy's global generator; it is left unseeded (no global
+        # seeding here either): its Monte-Carlo noise only moves the agreement figures slightly.
         return ref_cls(h=0.03, tau=1.0 / 50.0).impute_mean(scaled, nb_draws=args.draws)
 
     sides = {"ours transform": ours_transform, "ours sample": ours_sample,
