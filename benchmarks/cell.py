@@ -115,7 +115,6 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     imputer = get_imputer(cell.imputer.name, **params)
     if "random_state" in imputer.get_params() and "random_state" not in params:
         imputer.set_params(random_state=cell.imputer_seed)
-    device = imputer.get_params().get("device", "cpu")
     if not imputer.capabilities.categorical:
         cats = [c for c in truth.columns if isinstance(truth[c].dtype, pd.CategoricalDtype)]
         if cats:
@@ -126,6 +125,8 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     t0 = time.perf_counter()
     imputer.fit(hidden)
     t1 = time.perf_counter()
+    # Torch-capable imputers resolve device="auto" in fit and keep the answer in device_.
+    device = getattr(imputer, "device_", None) or imputer.get_params().get("device", "cpu")
     point = imputer.transform(hidden)
     scorers = [get_metric(m) for m in metrics]
     draws = None

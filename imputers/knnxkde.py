@@ -8,6 +8,8 @@ import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.imputers import _knnxkde_core as core
+from imputebench.imputers import _knnxkde_torch as tk
+from imputebench.imputers._torch import import_torch, resolve_device, torch_generator
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
 
 _METRICS = ("nan_std_eucl", "nan_eucl")
@@ -60,8 +62,12 @@ class KNNxKDEImputer(Imputer):
     working_memory : float
         Megabytes for the receiver blocks in flight over all threads (distance / weight matrices,
         cumulative weights and draws); at least one receiver per block.
-    device : {"cpu", "auto"}
-        Only the numpy path exists ("auto" = "cpu"); a GPU (torch) path is future work.
+    device : {"cpu", "auto", "cuda", "cuda:N"}
+        Where the work runs: ``"auto"`` takes a CUDA GPU when torch sees one, else the CPU.
+    backend : {"auto", "numpy", "torch"}
+        ``"auto"``: torch on a GPU, numpy (threaded, cache-blocked) on the CPU. ``"torch"`` on
+        the CPU exists for testing the torch path. Both compute in float64, so ``transform``
+        agrees to rounding; ``sample`` follows the same law with a different random stream.
 
     References
     ----------
@@ -82,17 +88,19 @@ class KNNxKDEImputer(Imputer):
     """
 
     name = "knnxkde"
-    capabilities = Capabilities(categorical=False, stochastic=True)
+    capabilities = Capabilities(categorical=False, stochastic=True, torch=True)
     fast_params = {"working_memory": 16}
 
     def __init__(self, tau: float = 1.0 / 50.0, h: float = 0.03, metric: str = "nan_std_eucl",
-                 random_state=None, working_memory: float = 256, device: str = "cpu") -> None:
+                 random_state=None, working_memory: float = 256, device: str = "cpu",
+                 backend: str = "auto") -> None:
         self.tau = tau
         self.h = h
         self.metric = metric
         self.random_state = random_state
         self.working_memory = working_memory
         self.device = device
+        self.backend = backend
 
     # ------------------------------------------------------------------ fit
     def _check_params(self) -> None:
@@ -108,9 +116,18 @@ class KNNxKDEImputer(Imputer):
         if self.metric not in _METRICS:
             raise ImputebenchError(f"knnxkde: metric must be one of {_METRICS}, got "
                                    f"{self.metric!r}")
-        if self.device not in ("cpu", "auto"):
-            raise ImputebenchError(f"knnxkde: device={self.device!r} is not available; only the "
-                                   "numpy path exists (device='cpu' or 'auto')")
+        if self.backend not in ("auto", "numpy", "torch"):
+            raise ImputebenchError(f"knnxkde: backend must be 'auto', 'numpy' or 'torch', got "
+                                   f"{self.backend!r}")
+        device = resolve_device(self.device, "knnxkde")
+        if self.backend == "numpy" and device != "cpu":
+            raise ImputebenchError(f"knnxkde: backend='numpy' runs on the CPU only, but "
+                                   f"device={self.device!r}")
+        torch_path = self.backend == "torch" or (self.backend == "auto" and device != "cpu")
+        if torch_path:
+            import_torch("knnxkde")
+        self.device_ = device
+        self._torch = torch_path
 
     def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
         self._check_params()
@@ -141,7 +158,7 @@ class KNNxKDEImputer(Imputer):
 
     def _plan(self, z: np.ndarray, n_draws: int):
         """Patterns, their donors, the (pattern, start, stop) blocks, thread count."""
-        threads = core.n_threads()
+        threads = 1 if self._torch else core.n_threads()
         pats = self._patterns(z)
         donors = core.run_tasks(lambda pat: core.prepare_donors(
             self._z, self._observed, self.sigma2_, pat, self.metric), pats, threads)
@@ -149,19 +166,40 @@ class KNNxKDEImputer(Imputer):
         for p, (pat, don) in enumerate(zip(pats, donors, strict=True)):
             if don is None:
                 continue
-            step = core.block_rows(don.s.size, n_draws, pat.miss.size, self.working_memory,
-                                   threads)
+            if self._torch:
+                step = tk.block_rows(don.s.size, n_draws, pat.miss.size, self.working_memory)
+            else:
+                step = core.block_rows(don.s.size, n_draws, pat.miss.size, self.working_memory,
+                                       threads)
             tasks += [(p, s, min(s + step, pat.rows.size)) for s in range(0, pat.rows.size, step)]
         return pats, donors, tasks, threads
+
+    def _on_device(self, donors: list):
+        """``get(p)``: pattern ``p``'s donors as device tensors, moved once, when first needed."""
+        cache: dict = {}
+
+        def get(p):
+            if p not in cache:
+                cache.clear()  # tasks come pattern by pattern: keep one pattern on the device
+                cache[p] = tk.to_device(donors[p], self.device_)
+            return cache[p]
+        return get
 
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         z = (X.to_numpy(dtype=np.float64, na_value=np.nan) - self.min_) / self.range_
         pats, donors, tasks, threads = self._plan(z, 0)
+        if self._torch:
+            dev = self._on_device(donors)
 
-        def work(task):
-            p, s, e = task
-            w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
-            return core.expectation(w, donors[p].values)
+            def work(task):
+                p, s, e = task
+                w = tk.weights(pats[p].x_obs[s:e], dev(p), float(self.tau))
+                return tk.expectation(w, dev(p).values)
+        else:
+            def work(task):
+                p, s, e = task
+                w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
+                return core.expectation(w, donors[p].values)
 
         out = z.copy()
         fallback = [(pat.rows, pat.miss) for pat, don in zip(pats, donors, strict=True)
@@ -183,17 +221,25 @@ class KNNxKDEImputer(Imputer):
                 ) -> list[pd.DataFrame]:
         z = (X.to_numpy(dtype=np.float64, na_value=np.nan) - self.min_) / self.range_
         pats, donors, tasks, threads = self._plan(z, n_draws)
-        rngs = dict(zip(tasks, rng.spawn(len(tasks)), strict=True))
         h = float(self.h)
+        if self._torch:
+            dev, g = self._on_device(donors), torch_generator(rng, self.device_)
 
-        def work(task):
-            p, s, e = task
-            g = rngs[task]
-            w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
-            pos, ok = core.pick_donors(w, n_draws, g)
-            vals = donors[p].values[pos]  # receivers x draws x missing columns
-            vals += g.normal(0.0, h, size=vals.shape)
-            return vals, ok
+            def work(task):
+                p, s, e = task
+                w = tk.weights(pats[p].x_obs[s:e], dev(p), float(self.tau))
+                return tk.draws(w, dev(p).values, n_draws, h, g)
+        else:
+            rngs = dict(zip(tasks, rng.spawn(len(tasks)), strict=True))
+
+            def work(task):
+                p, s, e = task
+                g = rngs[task]
+                w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
+                pos, ok = core.pick_donors(w, n_draws, g)
+                vals = donors[p].values[pos]  # receivers x draws x missing columns
+                vals += g.normal(0.0, h, size=vals.shape)
+                return vals, ok
 
         rows_l, cols_l, vals_l = [], [], []
         fallback = [(pat.rows, pat.miss) for pat, don in zip(pats, donors, strict=True)

@@ -14,6 +14,10 @@ from scipy.special import softmax
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.datasets.schema import make_typed
 from imputebench.imputers import get_imputer
+from imputebench.imputers._torch import cuda_available
+
+BACKENDS = ["numpy", pytest.param("torch", marks=pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="torch is not installed"))]
 
 REFERENCE = Path(os.environ.get("KNNXKDE_REFERENCE", "/tmp/knnxkde_ref")) / "knnxkde.py"
 
@@ -45,20 +49,22 @@ def _by_hand(df: pd.DataFrame, tau: float) -> tuple[np.ndarray, np.ndarray, floa
     return w, z["b"].iloc[:5].to_numpy(), lo["b"], span["b"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("tau", [1 / 50, 0.3])
-def test_transform_is_the_exact_softmax_weighted_mean(tau):
+def test_transform_is_the_exact_softmax_weighted_mean(tau, backend):
     df = _tiny()
     w, vals, lo, span = _by_hand(df, tau)
-    imp = get_imputer("knnxkde", tau=tau).fit(df)
+    imp = get_imputer("knnxkde", tau=tau, backend=backend).fit(df)
     out = imp.transform(df)
     assert out.loc[5, "b"] == pytest.approx(lo + span * (w @ vals), rel=1e-12)
     assert imp.n_fallback_cells_ == 0
 
 
-def test_draws_have_the_mixture_mean_and_spread():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_draws_have_the_mixture_mean_and_spread(backend):
     df, tau, h, n = _tiny(), 0.3, 0.03, 4000
     w, vals, lo, span = _by_hand(df, tau)
-    imp = get_imputer("knnxkde", tau=tau, h=h).fit(df)
+    imp = get_imputer("knnxkde", tau=tau, h=h, backend=backend).fit(df)
     draws = np.array([d.loc[5, "b"] for d in imp.sample(df, n, random_state=0)])
     mu = w @ vals
     sd = np.sqrt(w @ (vals - mu) ** 2 + h**2)  # mixture of N(v_j, h^2) with weights w_j
@@ -66,13 +72,17 @@ def test_draws_have_the_mixture_mean_and_spread():
     assert abs(z.mean() - mu) < 4 * sd / np.sqrt(n)
     assert z.std() == pytest.approx(sd, rel=0.05)
     assert imp.transform(df).loc[5, "b"] == pytest.approx(lo + span * mu, rel=1e-12)
-    # donors are picked by weight: the share of draws nearest each donor value matches w
-    picked = np.abs(z[:, None] - vals[None, :]).argmin(axis=1)
+    # donors are picked by weight: with h = 0 a draw is a donor's value exactly
+    exact = get_imputer("knnxkde", tau=tau, h=0.0, backend=backend).fit(df)
+    z0 = (np.array([d.loc[5, "b"] for d in exact.sample(df, n, random_state=1)]) - lo) / span
+    picked = np.abs(z0[:, None] - vals[None, :]).argmin(axis=1)
+    assert np.abs(z0 - vals[picked]).max() < 1e-12
     share = np.bincount(picked, minlength=5) / n
-    assert np.abs(share - w).max() < 0.03
+    assert np.all(np.abs(share - w) < 4 * np.sqrt(w * (1 - w) / n))
 
 
-def test_gaussian_conditional_is_recovered():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gaussian_conditional_is_recovered(backend):
     rng = np.random.default_rng(0)
     n, rho = 3000, 0.8
     x = rng.standard_normal(n)
@@ -80,7 +90,7 @@ def test_gaussian_conditional_is_recovered():
     df = pd.DataFrame({"x": x, "y": y})
     hide = rng.random(n) < 0.1
     hidden = df.assign(y=np.where(hide, np.nan, y))
-    imp = get_imputer("knnxkde", tau=0.01, h=0.01).fit(hidden)
+    imp = get_imputer("knnxkde", tau=0.01, h=0.01, backend=backend).fit(hidden)
     draws = np.stack([d["y"].to_numpy()[hide] for d in imp.sample(hidden, 200, 1)])
     cond_mean, cond_sd = rho * x[hide], np.sqrt(1 - rho**2)
     inner = np.abs(x[hide]) < 2  # away from the sparse tails
@@ -125,7 +135,8 @@ def test_tiny_working_memory_gives_the_same_transform():
     np.testing.assert_allclose(small.to_numpy(), big.to_numpy(), rtol=0, atol=1e-13)
 
 
-def test_pattern_without_donor_falls_back_to_the_marginal_and_is_counted():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pattern_without_donor_falls_back_to_the_marginal_and_is_counted(backend):
     n = 30
     rng = np.random.default_rng(4)
     a, b, c = rng.standard_normal((3, n))
@@ -133,7 +144,7 @@ def test_pattern_without_donor_falls_back_to_the_marginal_and_is_counted():
     b[:10] = np.nan  # rows 10-19 observe b only; rows 20-29 observe neither a nor b
     b[20:] = np.nan
     df = pd.DataFrame({"a": a, "b": b, "c": c})
-    imp = get_imputer("knnxkde").fit(df)
+    imp = get_imputer("knnxkde", backend=backend).fit(df)
     out = imp.transform(df)
     assert imp.n_fallback_cells_ == 2 * 10  # the {a, b} pattern has no donor
     np.testing.assert_allclose(out["a"].iloc[20:], np.nanmean(a), rtol=1e-12)
@@ -143,10 +154,11 @@ def test_pattern_without_donor_falls_back_to_the_marginal_and_is_counted():
     assert not np.array_equal(draws[0]["a"].iloc[20:], draws[1]["a"].iloc[20:])
 
 
-def test_fully_missing_row_takes_the_complete_rows_density():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_fully_missing_row_takes_the_complete_rows_density(backend):
     df = _sulfur_like()
     df.iloc[5, :] = np.nan
-    imp = get_imputer("knnxkde").fit(df)
+    imp = get_imputer("knnxkde", backend=backend).fit(df)
     out = imp.transform(df)
     complete = df.dropna()
     np.testing.assert_allclose(out.iloc[5].to_numpy(), complete.mean().to_numpy(), rtol=1e-10)
@@ -155,14 +167,58 @@ def test_fully_missing_row_takes_the_complete_rows_density():
 
 def test_bad_parameters_and_categoricals_are_refused():
     df = _tiny()
-    for params in ({"tau": 0}, {"h": -1}, {"metric": "cosine"}, {"device": "cuda"},
-                   {"working_memory": 0}):
+    bad = [{"tau": 0}, {"h": -1}, {"metric": "cosine"}, {"working_memory": 0},
+           {"device": "gpu"}, {"backend": "jax"}, {"device": 3}]
+    if not cuda_available():
+        bad.append({"device": "cuda"})  # no silent fall-back to the CPU
+    else:
+        bad.append({"device": "cuda", "backend": "numpy"})
+    for params in bad:
         with pytest.raises(ImputebenchError):
             get_imputer("knnxkde", **params).fit(df)
     cat = make_typed(pd.DataFrame({"a": [1.0, 2.0, np.nan], "g": ["x", "y", "x"]}),
                      {"a": "numeric", "g": "categorical"})
     with pytest.raises(ImputebenchError, match="numeric columns only"):
         get_imputer("knnxkde").fit(cat)
+
+
+@pytest.mark.parametrize("metric", ["nan_std_eucl", "nan_eucl"])
+def test_torch_path_agrees_with_numpy(metric):
+    pytest.importorskip("torch")
+    df = _sulfur_like(n=500)
+    df.iloc[7, :] = np.nan  # a fully missing row too
+    ref = get_imputer("knnxkde", metric=metric, backend="numpy").fit(df)
+    imp = get_imputer("knnxkde", metric=metric, backend="torch", working_memory=0.01).fit(df)
+    assert imp.device_ == "cpu" and imp._torch
+    # float64 on both paths; sqrt near zero distances amplifies the rounding of the expansion
+    np.testing.assert_allclose(imp.transform(df).to_numpy(), ref.transform(df).to_numpy(),
+                               rtol=0, atol=1e-9)
+    assert imp.n_fallback_cells_ == ref.n_fallback_cells_
+    a, b = imp.sample(df, 2, random_state=5), imp.sample(df, 2, random_state=5)
+    np.testing.assert_array_equal(a[0].to_numpy(), b[0].to_numpy())  # seeded
+    assert not np.array_equal(a[0].to_numpy(), a[1].to_numpy())
+
+
+def test_auto_takes_numpy_on_a_cpu_machine_and_the_gpu_when_there_is_one():
+    imp = get_imputer("knnxkde", device="auto").fit(_tiny())
+    assert imp.device_ == ("cuda:0" if cuda_available() else "cpu")
+    assert imp._torch == cuda_available()
+
+
+@pytest.mark.gpu
+def test_gpu_path_agrees_with_numpy():
+    df = _sulfur_like(n=2000)
+    ref = get_imputer("knnxkde").fit(df)
+    imp = get_imputer("knnxkde", device="cuda").fit(df)
+    assert imp.device_.startswith("cuda")
+    np.testing.assert_allclose(imp.transform(df).to_numpy(), ref.transform(df).to_numpy(),
+                               rtol=0, atol=1e-9)
+    draws = imp.sample(df, 200, random_state=0)
+    miss = df.isna().to_numpy()
+    mean_draw = np.mean([d.to_numpy()[miss] for d in draws], axis=0)
+    # the draws' mean approaches the exact expectation
+    err = mean_draw - ref.transform(df).to_numpy()[miss]
+    assert np.sqrt(np.mean(err**2)) < 0.1 * df.std().mean()
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +253,12 @@ def test_agrees_with_the_reference(reference, metric):
     hidden = np.isnan(z)
     # per-cell sd <= sqrt(0.25 + h^2) in [0, 1] units; 2000 draws; 6 sd over ~300 cells
     assert np.abs(mc - ours_z)[hidden].max() < 6 * 0.5 / np.sqrt(2000)
+
+
+def test_torch_path_passes_the_contract():
+    pytest.importorskip("torch")
+    from imputebench.imputers.checks import run_checks
+
+    failures = [(c, err) for c, err in run_checks(get_imputer("knnxkde", backend="torch"))
+                if err is not None]
+    assert failures == []

@@ -53,6 +53,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=0.2, help="full_mcar missing rate (0.2)")
     p.add_argument("--draws", type=int, default=1000, help="draws per cell (1000)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs of each side (3)")
+    p.add_argument("--device", default="cpu",
+                   help="our side's device: cpu (numpy), cuda (torch on the GPU), auto (cpu)")
     p.add_argument("--seed", type=int, default=0, help="seed of the mask and draws (0)")
     p.add_argument("--out", type=Path, default=Path("knnxkde_vs_reference.json"))
     return p.parse_args(argv)
@@ -96,14 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     truth = ((raw - lo) / span).to_numpy()
     ref_cls = load_reference(args.reference)
 
+    def fitted():
+        return get_imputer("knnxkde", device=args.device).fit(hidden)
+
     def ours_transform():
-        return get_imputer("knnxkde").fit(hidden).transform(hidden)
+        return fitted().transform(hidden)
 
     def ours_sample():
-        return get_imputer("knnxkde").fit(hidden).sample(hidden, args.draws, args.seed)
+        return fitted().sample(hidden, args.draws, args.seed)
 
     def ours_core_sample():
-        imp = get_imputer("knnxkde").fit(hidden)
+        imp = fitted()
         return imp._sample(hidden.copy(), args.draws, np.random.default_rng(args.seed))
 
     def reference():
