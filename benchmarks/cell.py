@@ -24,7 +24,7 @@ from imputebench.benchmarks.seeding import derive_seed, digest
 from imputebench.datasets import MaskSpec
 from imputebench.datasets.masking import achieved_rate
 from imputebench.imputers import get_imputer
-from imputebench.metrics import get_metric
+from imputebench.metrics import ALL, get_metric
 
 
 @dataclass(frozen=True)
@@ -133,17 +133,38 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     if any(s.uses == "draws" for s in scorers):
         draws = imputer.sample(hidden, n_draws, random_state=cell.imputer_seed)
     t2 = time.perf_counter()
-    scores, errors = {}, {}
-    for s in scorers:
+    scores, errors, seconds = _score(scorers, truth, point, draws, mask)
+    out = {"metrics": scores, "fit_seconds": t1 - t0, "impute_seconds": t2 - t1,
+           "peak_memory_mb": max(_maxrss_mb() - rss0, 0.0), "device": str(device)}
+    out["metric_seconds"] = seconds
+    if errors:
+        out["metric_errors"] = errors
+    return out
+
+
+def _score(scorers, truth, point, draws, mask) -> tuple[dict, dict, dict]:
+    """Each metric once: (scores, errors, seconds). A metric derived from a requested parent
+    (``derived_from``) is read from the parent's result instead of being computed again."""
+    requested = {s.name for s in scorers}
+    order = sorted(scorers, key=lambda s: s.derived_from is not None
+                   and s.derived_from[0] in requested)
+    scores, errors, seconds = {}, {}, {}
+    for s in order:
+        if s.derived_from is not None and s.derived_from[0] in requested:
+            parent, key = s.derived_from
+            if parent in errors:
+                errors[s.name] = errors[parent]
+            elif key in scores.get(parent, {}):
+                scores[s.name] = {ALL: scores[parent][key]}
+            continue
+        t = time.perf_counter()
         try:
             value = s.compute(truth, draws if s.uses == "draws" else point, mask)
         except Exception as exc:  # noqa: BLE001 - one metric's bug must not lose the others
             errors[s.name] = f"{type(exc).__name__}: {exc}"
             continue
+        finally:
+            seconds[s.name] = time.perf_counter() - t
         if value:
             scores[s.name] = {k: float(v) for k, v in value.items()}
-    out = {"metrics": scores, "fit_seconds": t1 - t0, "impute_seconds": t2 - t1,
-           "peak_memory_mb": max(_maxrss_mb() - rss0, 0.0), "device": str(device)}
-    if errors:
-        out["metric_errors"] = errors
-    return out
+    return scores, errors, seconds

@@ -58,9 +58,16 @@ class Metric:
     kinds: ClassVar[frozenset[str]] = frozenset({"numeric"})
     definition: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    # (parent metric, key): this metric's value is ``parent.compute(...)[key]``; the runner
+    # takes it from the parent's result when both are requested, so the work is done once.
+    derived_from: ClassVar[tuple[str, str] | None] = None
 
     def compute(self, truth: pd.DataFrame, imputed, mask: np.ndarray) -> dict[str, float]:
-        raise NotImplementedError
+        if self.derived_from is None:
+            raise NotImplementedError
+        parent, key = self.derived_from
+        value = get_metric(parent).compute(truth, imputed, mask)
+        return {ALL: value[key]} if key in value else {}
 
     @classmethod
     def normalize(cls, raw: float) -> float:
