@@ -34,12 +34,13 @@ _MAX_DECIMALS = 10
 
 def decimals(values: np.ndarray) -> int | None:
     """The fewest decimals ``d <= 10`` that represent every finite value, or None (full
-    precision). A value ``v`` is represented when ``|round(v, d) - v| <= 1e-9 * max(1, |v|)``."""
+    precision). A value ``v`` is represented when ``|round(v, d) - v| <= 1e-12 * max(1, |v|)``
+    (float64 rounding of a decimal literal is far below that; a full-precision value is not)."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return None
-    tol = 1e-9 * np.maximum(1.0, np.abs(v))
+    tol = 1e-12 * np.maximum(1.0, np.abs(v))
     for d in range(_MAX_DECIMALS + 1):
         if np.all(np.abs(np.round(v, d) - v) <= tol):
             return d
@@ -119,13 +120,16 @@ def distinct(draws: list[pd.DataFrame], mask: np.ndarray, limit: int) -> list[pd
 
 
 def encode(reference: pd.DataFrame, compared: pd.DataFrame, *, min_share: float = 0.0,
-           scale: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
+           scale: bool = True, drop_most_frequent: bool = False
+           ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Both tables as numeric matrices with the same columns.
 
     Numeric columns are z-scored with the pooled mean and sd of both sides (``scale``);
     categorical and ordinal columns are one-hot encoded over the pooled category set, levels
-    with a pooled share below ``min_share`` lumped into one ``<rare>`` column. Returns
-    (reference matrix, compared matrix, column names).
+    with a pooled share below ``min_share`` lumped into one ``<rare>`` column, and with
+    ``drop_most_frequent`` the indicator of the most frequent of those columns left out (the
+    baseline level of a regression design). Returns (reference matrix, compared matrix,
+    column names).
     """
     both = pd.concat([reference, compared], ignore_index=True)
     n_ref = len(reference)
@@ -146,11 +150,16 @@ def encode(reference: pd.DataFrame, compared: pd.DataFrame, *, min_share: float 
         common = np.flatnonzero((share >= min_share) & (counts > 0))
         rare = np.flatnonzero((share < min_share) & (counts > 0))
         onehot = (codes[:, None] == common[None, :]).astype(np.float64)
-        blocks.append(onehot)
-        names += [f"{col}={both[col].cat.categories[k]}" for k in common]
+        labels = [f"{col}={both[col].cat.categories[k]}" for k in common]
         if rare.size:
-            blocks.append(np.isin(codes, rare).astype(np.float64)[:, None])
-            names.append(f"{col}=<rare>")
+            onehot = np.column_stack([onehot, np.isin(codes, rare)]).astype(np.float64)
+            labels.append(f"{col}=<rare>")
+        if drop_most_frequent and labels:
+            top = int(np.argmax(onehot.sum(axis=0)))
+            onehot = np.delete(onehot, top, axis=1)
+            del labels[top]
+        blocks.append(onehot)
+        names += labels
     x = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(both), 0))
     return x[:n_ref], x[n_ref:], names
 
