@@ -87,7 +87,8 @@ def load_dataset(name: str, include_target: bool = False, **params) -> pd.DataFr
     name : str
         A registered name (see :func:`available_datasets`) or ``csv:PATH`` / ``parquet:PATH``.
     include_target : bool
-        Keep the dataset's declared target column (dropped by default).
+        Keep the dataset's declared target column (dropped by default); its name is then in
+        ``df.attrs["target"]``.
     **params
         Passed to the dataset (e.g. ``n_rows`` and ``seed`` of ``synthetic``; ``kinds`` of a
         user file).
@@ -97,6 +98,8 @@ def load_dataset(name: str, include_target: bool = False, **params) -> pd.DataFr
     validate_table(df, what=f"dataset {name!r}")
     if ds.target is not None and not include_target and ds.target in df.columns:
         df = df.drop(columns=[ds.target])
+    elif ds.target is not None and ds.target in df.columns:
+        df.attrs["target"] = ds.target  # downstream-utility metrics predict it
     empty = [c for c in df.columns if df[c].isna().all()]
     if empty:
         raise ImputebenchError(f"dataset {name!r}: column(s) {empty} have no observed value")

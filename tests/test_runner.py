@@ -223,3 +223,20 @@ def test_numeric_only_imputer_is_skipped_on_mixed_tables(tmp_path):
     assert mixed["status"] == "skipped" and "numeric columns only" in mixed["reason"]
     assert "['species']" in mixed["reason"]
     assert numeric["status"] == "ok" and s.failed == 1
+
+
+def test_table_metrics_run_once_per_cell_and_ratios_come_from_their_parent(tmp_path):
+    metrics = ["rmse_minmax", "pmse_ratio", "pmse", "cluster_log", "utility_xgb"]
+    cfg = parse_config(_raw(repetitions=1, masks=[{"mechanism": "mcar", "rate": 0.3}],
+                            imputers=[{"name": "mean"}, {"name": "knn"}], metrics=metrics))
+    run_benchmark(cfg, tmp_path / "j.jsonl", executor="inprocess", progress=False)
+    recs = Journal(tmp_path / "j.jsonl").records()
+    assert len(recs) == 2
+    for r in recs:
+        assert r["status"] == "ok", r.get("reason")
+        assert set(r["metrics"]) == set(metrics)
+        # the ratio was read from pmse's result, not computed again
+        assert "pmse_ratio" not in r["metric_seconds"]
+        assert r["metrics"]["pmse_ratio"]["__all__"] == r["metrics"]["pmse"]["ratio"]
+        # iris with its target: utility_xgb predicts species (df.attrs["target"])
+        assert 0.5 < r["metrics"]["utility_xgb"]["complete"] <= 1.0

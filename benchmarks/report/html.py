@@ -16,6 +16,7 @@ from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
 from imputebench.benchmarks.report.tables import (
     MISSING,
+    TABLE_LEVEL_NOTE,
     BlockTable,
     ReportData,
     dataset_name,
@@ -144,8 +145,11 @@ def _metrics(data: ReportData) -> list[str]:
     rows = [[f"<td><code>{esc(m.name)}</code></td>", _td(f"{m.goal} {goal_arrow(m.minimize)}"),
              _td(m.definition or ("unknown metric" if not m.known else MISSING)),
              _td(m.reference or MISSING)] for m in data.metrics.values()]
-    return ['<h2 id="metrics">Metrics</h2>',
-            html_table(["metric", "goal", "definition", "reference"], rows, sortable=False)]
+    out = ['<h2 id="metrics">Metrics</h2>',
+           html_table(["metric", "goal", "definition", "reference"], rows, sortable=False)]
+    if any(m.level == "table" for m in data.metrics.values()):
+        out.append(f"<p>{esc(TABLE_LEVEL_NOTE.replace('`', ''))}</p>")
+    return out
 
 
 def _block(b: BlockTable, data: ReportData) -> list[str]:

@@ -9,6 +9,7 @@ from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.tables import (
     MISSING,
+    TABLE_LEVEL_NOTE,
     BlockTable,
     ReportData,
     dataset_name,
@@ -90,7 +91,10 @@ def _metrics(data: ReportData) -> list[str]:
     rows = [[f"`{m.name}`", f"{m.goal} {goal_arrow(m.minimize)}",
              md_escape(m.definition or ("unknown metric" if not m.known else MISSING)),
              md_escape(m.reference or MISSING)] for m in data.metrics.values()]
-    return ["## Metrics", ""] + md_table(["metric", "goal", "definition", "reference"], rows)
+    out = ["## Metrics", ""] + md_table(["metric", "goal", "definition", "reference"], rows)
+    if any(m.level == "table" for m in data.metrics.values()):
+        out += ["", TABLE_LEVEL_NOTE]
+    return out
 
 
 def _block(b: BlockTable, data: ReportData) -> list[str]:

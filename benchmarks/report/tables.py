@@ -182,10 +182,20 @@ class MetricInfo:
     definition: str = ""
     reference: str = ""
     known: bool = True
+    level: str = "cell"
 
     @property
     def minimize(self) -> bool:
         return self.goal != "maximize"
+
+
+TABLE_LEVEL_NOTE = (
+    "Table-level metrics compare the ground-truth rows that had a hidden cell (reference) with "
+    "the same rows after imputation (compared); rows without a hidden cell are identical on "
+    "both sides and left out, cells missing in the source take the imputed value on both sides, "
+    "and compared numbers are rounded to the precision of the observed ones. They score the "
+    "imputer's draws (`sample`), averaged over at most 5 distinct draws; a deterministic "
+    "imputer's identical draws count once, so its score is that of its `transform` table.")
 
 
 def metric_info(name: str) -> MetricInfo:
@@ -193,7 +203,8 @@ def metric_info(name: str) -> MetricInfo:
     try:
         m = get_metric(name)
         goal = getattr(m.goal, "value", m.goal)
-        return MetricInfo(name, str(goal), str(m.definition or ""), str(m.reference or ""))
+        return MetricInfo(name, str(goal), str(m.definition or ""), str(m.reference or ""),
+                          level=str(m.level))
     except Exception:  # noqa: BLE001 - a plugin's metric may be gone when the report renders
         return MetricInfo(name, "minimize", known=False)
 
