@@ -184,3 +184,14 @@ def test_cluster_log_is_deterministic_and_floors_identical_tables():
     assert same["U"] == 0.0 and same["__all__"] == pytest.approx(math.log(1e-12))
     with pytest.raises(ImputebenchError, match="n_clusters"):
         cluster_log_tables(df, df, n_clusters=1)
+
+
+def test_score_compares_any_two_tables_of_different_sizes():
+    real, synth = _mixed(600, 8), _mixed(1200, 9)
+    out = get_metric("pmse").score(real, synth)
+    # c = 2/3 compared rows: the null scales with c (1 - c)
+    assert out["null"] == pytest.approx((out["k"] - 1) * (2 / 3) * (1 / 3) / 1800)
+    assert 0.5 < out["ratio"] < 1.6
+    broken = synth.assign(y=np.random.default_rng(0).permutation(synth["y"].to_numpy()))
+    assert get_metric("pmse").score(real, broken)["ratio"] > 3 * out["ratio"]
+    assert get_metric("cluster_log").score(real, synth)["G"] == 20
