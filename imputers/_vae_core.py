@@ -1,0 +1,190 @@
+"""Core of the ``vae`` imputer: a VAE for incomplete mixed-type rows, trained with the
+importance-weighted bound on observed cells (MIWAE), imputing by self-normalised importance
+sampling. The adapter (``vae.py``) encodes the table and runs the training loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from imputebench.imputers._vae_priors import make_prior
+
+_LOG_2PI = math.log(2 * math.pi)
+LOGVAR_RANGE = (-8.0, 8.0)     # encoder log-variances
+LOGSIGMA_RANGE = (-5.0, 3.0)   # decoder log-scales of the (z-scored) numeric columns
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How rows are encoded: ``n_num`` z-scored numeric columns, then one-hot blocks of the
+    categorical columns' ``cat_sizes``; the encoder's input is [values, masks]."""
+
+    n_num: int
+    cat_sizes: tuple[int, ...]
+
+    @property
+    def n_cat(self) -> int:
+        return len(self.cat_sizes)
+
+    @property
+    def n_values(self) -> int:
+        return self.n_num + sum(self.cat_sizes)
+
+    @property
+    def input_dim(self) -> int:
+        return self.n_values + self.n_num + self.n_cat
+
+    @property
+    def output_dim(self) -> int:
+        return 2 * self.n_num + sum(self.cat_sizes)
+
+
+@dataclass
+class Batch:
+    """Encoded rows on the device: numeric values (0 where missing) and their mask, category
+    codes (0 where missing) and their mask (masks as float 0/1)."""
+
+    x_num: torch.Tensor
+    m_num: torch.Tensor
+    codes: torch.Tensor
+    m_cat: torch.Tensor
+
+    def rows(self, idx) -> Batch:
+        return Batch(self.x_num[idx], self.m_num[idx], self.codes[idx], self.m_cat[idx])
+
+    def with_masks(self, m_num: torch.Tensor, m_cat: torch.Tensor) -> Batch:
+        return Batch(self.x_num * m_num, m_num, self.codes * m_cat.long(), m_cat)
+
+    def __len__(self) -> int:
+        return self.x_num.shape[0]
+
+
+def mlp(d_in: int, hidden: int, n_layers: int, d_out: int) -> nn.Sequential:
+    layers, d = [], d_in
+    for _ in range(n_layers):
+        layers += [nn.Linear(d, hidden), nn.SiLU()]
+        d = hidden
+    layers.append(nn.Linear(d, d_out))
+    return nn.Sequential(*layers)
+
+
+class TabularVAE(nn.Module):
+    """Encoder q(z | x_obs, mask), decoder p(x | z) with a Gaussian (learned scale) head per
+    numeric column and a softmax head per categorical column, and a selectable prior."""
+
+    def __init__(self, layout: Layout, latent_dim: int, hidden: int, n_layers: int,
+                 prior: str, prior_params: dict | None = None) -> None:
+        super().__init__()
+        self.layout = layout
+        self.latent_dim = latent_dim
+        self.encoder = mlp(layout.input_dim, hidden, n_layers, 2 * latent_dim)
+        self.decoder = mlp(latent_dim, hidden, n_layers, layout.output_dim)
+        self.prior = make_prior(prior, latent_dim, layout.input_dim, **(prior_params or {}))
+        # one-hot blocks padded to the widest, for one log_softmax over all categorical heads
+        kmax = max(layout.cat_sizes, default=1)
+        pad = torch.full((layout.n_cat, kmax), sum(layout.cat_sizes), dtype=torch.long)
+        start = 0
+        for j, k in enumerate(layout.cat_sizes):
+            pad[j, :k] = torch.arange(start, start + k)
+            start += k
+        self.register_buffer("pad_index", pad, persistent=False)
+
+    # ------------------------------------------------------------------ pieces
+    def inputs(self, b: Batch) -> torch.Tensor:
+        onehot = [nn.functional.one_hot(b.codes[:, j], k).to(b.x_num.dtype) * b.m_cat[:, [j]]
+                  for j, k in enumerate(self.layout.cat_sizes)]
+        return torch.cat([b.x_num * b.m_num, *onehot, b.m_num, b.m_cat], dim=1)
+
+    def encode(self, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.encoder(inp).float()
+        mu, logvar = h.chunk(2, dim=-1)
+        return mu, logvar.clamp(*LOGVAR_RANGE)
+
+    def heads(self, z: torch.Tensor):
+        """(numeric means, numeric log-scales, padded categorical log-probabilities)."""
+        out = self.decoder(z).float()
+        n = self.layout.n_num
+        mu, log_sigma = out[..., :n], out[..., n:2 * n].clamp(*LOGSIGMA_RANGE)
+        logits = out[..., 2 * n:]
+        ext = torch.cat([logits, logits.new_full(logits.shape[:-1] + (1,), -math.inf)], -1)
+        logp = torch.log_softmax(ext[..., self.pad_index], dim=-1)
+        return mu, log_sigma, logp
+
+    def log_lik(self, heads, b: Batch, m_num=None, m_cat=None) -> torch.Tensor:
+        """log p(x | z) summed over the cells that ``m_num`` / ``m_cat`` (default: the batch's
+        masks) mark; shape of the leading dims of ``heads``."""
+        mu, log_sigma, logp = heads
+        m_num = b.m_num if m_num is None else m_num
+        m_cat = b.m_cat if m_cat is None else m_cat
+        r = (b.x_num - mu) * torch.exp(-log_sigma)
+        num = ((-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI) * m_num).sum(-1)
+        if self.layout.n_cat == 0:
+            return num
+        idx = b.codes.expand(logp.shape[:-1]).unsqueeze(-1)
+        cat = (torch.gather(logp, -1, idx).squeeze(-1) * m_cat).sum(-1)
+        return num + cat
+
+    def latent(self, b: Batch, k: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``k`` draws ``z ~ q(z | x_obs)`` per row (k, B, d) and ``log p(z) - log q(z | x)``."""
+        mu, logvar = self.encode(self.inputs(b))
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn((k,) + mu.shape, generator=generator, device=mu.device)
+        z = mu + std * eps
+        log_q = (-0.5 * eps * eps - 0.5 * logvar - 0.5 * _LOG_2PI).sum(-1)
+        return z, self.prior.log_prob(z, encoder=self.encode) - log_q
+
+    # ------------------------------------------------------------------ objectives
+    def miwae_loss(self, b: Batch, k: int, generator) -> torch.Tensor:
+        """Minus the importance-weighted bound with ``k`` samples, averaged over rows
+        (``k = 1``: the ELBO)."""
+        z, log_ratio = self.latent(b, k, generator)
+        log_w = self.log_lik(self.heads(z), b) + log_ratio
+        return -(torch.logsumexp(log_w, 0) - math.log(k)).mean()
+
+    def heldout_loglik(self, full: Batch, m_num_train, m_cat_train, k: int, generator
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Importance-sampling estimate of ``log p(x_val | x_train)`` per row, with ``z`` drawn
+        given the training cells; also the number of validation cells per row."""
+        train = full.with_masks(m_num_train, m_cat_train)
+        z, log_ratio = self.latent(train, k, generator)
+        heads = self.heads(z)
+        both = self.log_lik(heads, full) + log_ratio
+        only = self.log_lik(heads, full, m_num_train, m_cat_train) + log_ratio
+        n_val = (full.m_num - m_num_train).sum(-1) + (full.m_cat - m_cat_train).sum(-1)
+        return torch.logsumexp(both, 0) - torch.logsumexp(only, 0), n_val
+
+    # ------------------------------------------------------------------ imputation
+    def posterior(self, b: Batch, k: int, generator):
+        """Importance weights (k, B) of ``k`` latent draws given the observed cells, and the
+        decoder heads at those draws."""
+        z, log_ratio = self.latent(b, k, generator)
+        heads = self.heads(z)
+        w = torch.softmax(self.log_lik(heads, b) + log_ratio, dim=0)
+        return w, heads
+
+    def expected(self, b: Batch, k: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Self-normalised importance-sampling estimates: E[x_num | x_obs] (B, n_num) and the
+        mode of E[p(category) | x_obs] per categorical column (B, n_cat)."""
+        w, (mu, _, logp) = self.posterior(b, k, generator)
+        num = (w.unsqueeze(-1) * mu).sum(0)
+        probs = (w[..., None, None] * logp.exp()).sum(0)
+        return num, probs.argmax(-1)
+
+    def draws(self, b: Batch, k: int, n_draws: int, generator
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Sampling-importance-resampling: per draw pick a latent sample by its weight, then
+        x ~ p(x | z). Returns numeric (n_draws, B, n_num) and codes (n_draws, B, n_cat)."""
+        w, (mu, log_sigma, logp) = self.posterior(b, k, generator)
+        pick = torch.multinomial(w.T.contiguous(), n_draws, replacement=True,
+                                 generator=generator).T            # (n_draws, B)
+        rows = torch.arange(w.shape[1], device=w.device).expand_as(pick)
+        mu, sigma = mu[pick, rows], torch.exp(log_sigma[pick, rows])
+        num = mu + sigma * torch.randn(mu.shape, generator=generator, device=mu.device)
+        lp = logp[pick, rows]                                       # (n_draws, B, n_cat, K)
+        u = torch.rand(lp.shape, generator=generator, device=lp.device).clamp_(1e-12, 1.0)
+        codes = (lp - torch.log(-torch.log(u))).argmax(-1)          # Gumbel-max
+        return num, codes

@@ -1,0 +1,459 @@
+"""Latent priors p(z) for the VAE imputer: six small torch modules behind one interface.
+
+``log_prob(z)`` is differentiable in ``z`` and in the prior's parameters, and ``z`` may carry any
+leading dimensions (e.g. ``(K, B, d)`` importance samples); ``sample(n, generator)`` gives
+``(n, d)``. The pseudo-input priors (``vamp``, ``gtm_vamp``) need the VAE's encoder, passed as
+``encoder``; the others ignore it. Mixtures go through ``logsumexp`` and every log-variance is
+clamped to ``[LOGVAR_MIN, LOGVAR_MAX] = [-8, 8]``. Randomness (initial values, draws) comes only
+from a passed ``torch.Generator``; draws are made on the generator's device and moved to the
+prior's, so a CPU generator also serves a CUDA prior (a CUDA generator avoids the copy). Each
+class cites its paper; all follow J. M. Tomczak, "Deep Generative Modeling", Springer 2022, ch. 4.
+
+Examples
+--------
+>>> gen = torch.Generator().manual_seed(0)
+>>> prior = make_prior("flow", latent_dim=2, input_dim=6, hidden=8, generator=gen)
+>>> prior.log_prob(torch.zeros(4, 3, 2)).shape, prior.sample(5, gen).shape
+(torch.Size([4, 3]), torch.Size([5, 2]))
+>>> enc = lambda u: (u[:, :2], torch.zeros(u.shape[0], 2))  # (mu, logvar) of q(z | u)
+>>> make_prior("vamp", 2, input_dim=6, n_components=4).log_prob(torch.zeros(5, 2), enc).shape
+torch.Size([5])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+Encoder = Callable[[Tensor], tuple[Tensor, Tensor]]
+Generator = torch.Generator | None
+PRIORS: tuple[str, ...] = ("standard", "mog", "vamp", "flow", "gtm", "gtm_vamp")
+LOGVAR_MIN, LOGVAR_MAX = -8.0, 8.0
+FLOW_LOG_SCALE_BOUND = 2.0  # each coupling's log-scale is bound * tanh(.)
+_LOG_2PI = math.log(2.0 * math.pi)
+_HALF_LOG_2PI = math.log(math.sqrt(2.0 * math.pi))  # spelled as torch.distributions.Normal does
+
+
+def log_normal_diag(z: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """log N(z; mu, diag(exp(logvar))) summed over the last axis, the log-variance clamped."""
+    logvar = logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+    return -0.5 * (_LOG_2PI + logvar + (z - mu).pow(2) * torch.exp(-logvar)).sum(-1)
+
+
+def _std_normal(x: Tensor) -> Tensor:
+    return (-(x**2) / 2 - _HALF_LOG_2PI).sum(-1)
+
+
+def _on(generator: Generator, like: Tensor) -> torch.device:
+    return like.device if generator is None else generator.device
+
+
+def _randn(shape: tuple[int, ...], generator: Generator, like: Tensor) -> Tensor:
+    x = torch.randn(shape, generator=generator, device=_on(generator, like), dtype=like.dtype)
+    return x.to(like.device)
+
+
+def _linear(n_in: int, n_out: int, generator: Generator) -> nn.Linear:
+    """nn.Linear with torch's default U(+-1/sqrt(n_in)) init, drawn from ``generator``."""
+    layer = nn.utils.skip_init(nn.Linear, n_in, n_out)  # nothing drawn from the global RNG
+    with torch.no_grad():
+        for p in (layer.weight, layer.bias):
+            p.uniform_(-1.0 / math.sqrt(n_in), 1.0 / math.sqrt(n_in), generator=generator)
+    return layer
+
+
+def _mlp(n_in: int, hidden: int, n_out: int, generator: Generator) -> nn.Sequential:
+    return nn.Sequential(_linear(n_in, hidden, generator), nn.LeakyReLU(),
+                         _linear(hidden, hidden, generator), nn.LeakyReLU(),
+                         _linear(hidden, n_out, generator))
+
+
+def _grid(size: int) -> Tensor:
+    """The size x size regular grid on [-1, 1]^2, as (size**2, 2)."""
+    side = torch.linspace(-1.0, 1.0, size)
+    a, b = torch.meshgrid(side, side, indexing="ij")
+    return torch.stack([a.reshape(-1), b.reshape(-1)], dim=1)
+
+
+def _check_rows(x: Tensor, input_dim: int, who: str) -> None:
+    if x.ndim != 2 or x.shape[1] != input_dim or x.shape[0] == 0:
+        raise ValueError(f"{who}: init_pseudo_inputs needs a non-empty (m, {input_dim}) tensor, "
+                         f"got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{who}: init_pseudo_inputs needs finite inputs (zero-fill missing cells)")
+
+
+def _pick_rows(x: Tensor, input_dim: int, k: int, generator: Generator, who: str) -> Tensor:
+    """k random rows of x: distinct when x has at least k rows, with replacement otherwise."""
+    _check_rows(x, input_dim, who)
+    m, dev = x.shape[0], _on(generator, x)
+    if m >= k:
+        idx = torch.randperm(m, generator=generator, device=dev)[:k]
+    else:
+        idx = torch.randint(m, (k,), generator=generator, device=dev)
+    return x[idx.to(x.device)]
+
+
+class Prior(nn.Module):
+    """Base class: a density p(z) on R^latent_dim with ``log_prob``, ``sample``, ``describe``.
+
+    A zero-size buffer follows ``.to(device)`` / ``.double()``, so parameter-free priors know
+    their device and dtype too.
+    """
+
+    latent_dim: int
+
+    def __init__(self, latent_dim: int) -> None:
+        super().__init__()
+        self.latent_dim = int(latent_dim)
+        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
+
+    def _check_z(self, z: Tensor) -> None:
+        if z.ndim < 1 or z.shape[-1] != self.latent_dim:
+            raise ValueError(f"{type(self).__name__}: z must end in latent_dim="
+                             f"{self.latent_dim}, got shape {tuple(z.shape)}")
+
+    @staticmethod
+    def _check_n(n: int) -> int:
+        if isinstance(n, bool) or int(n) != n or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        return int(n)
+
+    def log_prob(self, z: Tensor, encoder: Encoder | None = None) -> Tensor:
+        """log p(z) for ``z`` of shape (..., latent_dim); returns shape (...)."""
+        raise NotImplementedError
+
+    def sample(self, n: int, generator: Generator = None,
+               encoder: Encoder | None = None) -> Tensor:
+        """``n`` draws from p(z), shape (n, latent_dim), using only ``generator``."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line: what the prior is, and the paper it follows."""
+        raise NotImplementedError
+
+    def init_pseudo_inputs(self, x: Tensor, generator: Generator = None) -> None:
+        """Start pseudo-inputs at real encoder inputs ``x``; a no-op for priors without them."""
+
+
+class StandardPrior(Prior):
+    """The standard Gaussian prior p(z) = N(0, I).
+
+    References
+    ----------
+    .. [1] D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    """
+
+    def log_prob(self, z: Tensor, encoder: Encoder | None = None) -> Tensor:
+        self._check_z(z)
+        return _std_normal(z)
+
+    def sample(self, n: int, generator: Generator = None,
+               encoder: Encoder | None = None) -> Tensor:
+        return _randn((self._check_n(n), self.latent_dim), generator, self._anchor)
+
+    def describe(self) -> str:
+        return f"standard: N(0, I) on R^{self.latent_dim} (Kingma & Welling, ICLR 2014)"
+
+
+class _MixturePrior(Prior):
+    """A diagonal Gaussian mixture; ``_components`` gives mu (K, d), logvar (K, d) or (d,) and
+    logits (K,), or None for equal weights."""
+
+    def _components(self, encoder: Encoder | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        raise NotImplementedError
+
+    def log_prob(self, z: Tensor, encoder: Encoder | None = None) -> Tensor:
+        self._check_z(z)
+        mu, logvar, logits = self._components(encoder)
+        log_w = -math.log(mu.shape[0]) if logits is None else torch.log_softmax(logits, 0)
+        # (..., 1, d) against (K, d): (..., K) component log-densities
+        return torch.logsumexp(log_normal_diag(z.unsqueeze(-2), mu, logvar) + log_w, dim=-1)
+
+    def sample(self, n: int, generator: Generator = None,
+               encoder: Encoder | None = None) -> Tensor:
+        n = self._check_n(n)
+        mu, logvar, logits = self._components(encoder)
+        (k, d), dev = mu.shape, _on(generator, mu)
+        if logits is None or n == 0:
+            idx = torch.randint(k, (n,), generator=generator, device=dev)
+        else:
+            probs = torch.softmax(logits.detach().to(dev, torch.float64), dim=0)
+            idx = torch.multinomial(probs, n, replacement=True, generator=generator)
+        idx = idx.to(mu.device)
+        sd = torch.exp(0.5 * logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)).expand(k, d)
+        return mu[idx] + sd[idx] * _randn((n, d), generator, mu)
+
+
+class MoGPrior(_MixturePrior):
+    """A learnable mixture of K diagonal Gaussians, p(z) = sum_k pi_k N(z; m_k, diag(s_k^2)).
+
+    Means start as 0.5 * N(0, I) draws, log-variances at 0, mixture logits at 0 (equal weights).
+
+    References
+    ----------
+    .. [1] J. M. Tomczak, "Deep Generative Modeling", Springer, 2022, ch. 4.
+    """
+
+    def __init__(self, latent_dim: int, n_components: int = 16, generator: Generator = None):
+        super().__init__(latent_dim)
+        k = int(n_components)
+        self.means = nn.Parameter(0.5 * torch.randn(k, self.latent_dim, generator=generator))
+        self.logvars = nn.Parameter(torch.zeros(k, self.latent_dim))
+        self.logits = nn.Parameter(torch.zeros(k))
+
+    def _components(self, encoder: Encoder | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        return self.means, self.logvars, self.logits
+
+    def describe(self) -> str:
+        return (f"mog: mixture of {self.means.shape[0]} learnable diagonal Gaussians "
+                "(Tomczak, Deep Generative Modeling, Springer 2022, ch. 4)")
+
+
+class _PseudoInputPrior(_MixturePrior):
+    """p(z) = (1/K) sum_k q(z | u_k): the encoder's posteriors at K pseudo-inputs u_k."""
+
+    name: str
+    input_dim: int
+
+    def pseudo_inputs(self) -> Tensor:
+        """The pseudo-inputs, (K, input_dim), in the encoder's input space."""
+        raise NotImplementedError
+
+    def _components(self, encoder: Encoder | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        if encoder is None:
+            raise ValueError(f"the {self.name} prior needs the VAE's encoder: pass encoder= to "
+                             "log_prob and sample")
+        u = self.pseudo_inputs()
+        mu, logvar = encoder(u)
+        want = (u.shape[0], self.latent_dim)
+        if tuple(mu.shape) != want or tuple(logvar.shape) != want:
+            raise ValueError(f"{self.name} prior: the encoder must return (mu, logvar) of shape "
+                             f"{want} each, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+        return mu, logvar, None
+
+
+class VampPrior(_PseudoInputPrior):
+    """VampPrior: p(z) = (1/K) sum_k q(z | u_k) over K learnable pseudo-inputs u_k.
+
+    The u_k live in the encoder's input space (``input_dim``: values and mask indicators). They
+    start as small N(0, 0.01^2) draws, as in Tomczak & Welling's code; better, the VAE calls
+    :meth:`init_pseudo_inputs` with real training inputs.
+
+    References
+    ----------
+    .. [1] J. M. Tomczak and M. Welling, "VAE with a VampPrior", AISTATS 2018.
+    """
+
+    name = "vamp"
+
+    def __init__(self, latent_dim: int, input_dim: int, n_components: int = 16,
+                 generator: Generator = None) -> None:
+        super().__init__(latent_dim)
+        self.input_dim = int(input_dim)
+        k = int(n_components)
+        self.u = nn.Parameter(0.01 * torch.randn(k, self.input_dim, generator=generator))
+
+    def pseudo_inputs(self) -> Tensor:
+        return self.u
+
+    def init_pseudo_inputs(self, x: Tensor, generator: Generator = None) -> None:
+        """Copy K random rows of ``x`` (distinct when x has at least K rows) into the u_k."""
+        rows = _pick_rows(x, self.input_dim, self.u.shape[0], generator, self.name)
+        with torch.no_grad():
+            self.u.copy_(rows.to(self.u))
+
+    def describe(self) -> str:
+        return (f"vamp: VampPrior, equal mixture of q(z|u_k) over {self.u.shape[0]} learnable "
+                "pseudo-inputs (Tomczak & Welling, AISTATS 2018)")
+
+
+class _Coupling(nn.Module):
+    """Affine coupling z = x * exp(s(m x)) + t(m x) on the coordinates where the mask m is 0.
+
+    With one coordinate there is nothing to condition on: s and t are then learnable constants
+    (an elementwise affine layer).
+    """
+
+    def __init__(self, mask: Tensor, hidden: int, generator: Generator) -> None:
+        super().__init__()
+        self.register_buffer("mask", mask)
+        d = mask.numel()
+        self.net = _mlp(d, hidden, 2 * d, generator) if d > 1 else None
+        self.st = nn.Parameter(torch.zeros(2)) if d == 1 else None
+
+    def forward(self, x: Tensor, inverse: bool = False) -> tuple[Tensor, Tensor]:
+        """(f(x), log|det J_f|), or with ``inverse`` (f^{-1}(x), log|det J_{f^{-1}}|)."""
+        kept = x * self.mask  # the same on both sides of f: the masked coordinates pass through
+        h = self.st.expand(*x.shape[:-1], 2) if self.net is None else self.net(kept)
+        s, t = h.chunk(2, dim=-1)
+        s, t = FLOW_LOG_SCALE_BOUND * torch.tanh(s) * (1 - self.mask), t * (1 - self.mask)
+        if inverse:
+            return (x - t) * torch.exp(-s), -s.sum(-1)
+        return x * torch.exp(s) + t, s.sum(-1)
+
+
+class FlowPrior(Prior):
+    """A RealNVP flow prior: z = f(x), x ~ N(0, I), f a stack of affine coupling layers.
+
+    log p(z) = log N(f^{-1}(z); 0, I) + log|det J_{f^{-1}}(z)|. Masks alternate between even and
+    odd coordinates; each coupling's log-scale is 2 tanh(.) (bounded, for stability), scale and
+    shift coming from one MLP (two hidden layers of ``hidden`` units). With latent_dim == 1 each
+    layer is a learnable elementwise affine map, so the prior is a learnable Gaussian.
+
+    References
+    ----------
+    .. [1] L. Dinh, J. Sohl-Dickstein and S. Bengio, "Density estimation using Real NVP",
+       ICLR 2017.
+    """
+
+    def __init__(self, latent_dim: int, n_flows: int = 4, hidden: int = 64,
+                 generator: Generator = None) -> None:
+        super().__init__(latent_dim)
+        d = self.latent_dim
+        masks = [((torch.arange(d) + i) % 2).float() if d > 1 else torch.zeros(1)
+                 for i in range(int(n_flows))]
+        self.layers = nn.ModuleList(_Coupling(m, int(hidden), generator) for m in masks)
+
+    def transform(self, x: Tensor, inverse: bool = False) -> tuple[Tensor, Tensor]:
+        """(z = f(x), log|det J_f(x)|), or with ``inverse`` (f^{-1}(x), log|det J_{f^{-1}}(x)|)."""
+        logdet = torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
+        for layer in (reversed(self.layers) if inverse else self.layers):
+            x, ld = layer(x, inverse)
+            logdet = logdet + ld
+        return x, logdet
+
+    def log_prob(self, z: Tensor, encoder: Encoder | None = None) -> Tensor:
+        self._check_z(z)
+        x, logdet = self.transform(z, inverse=True)
+        return _std_normal(x) + logdet
+
+    def sample(self, n: int, generator: Generator = None,
+               encoder: Encoder | None = None) -> Tensor:
+        x = _randn((self._check_n(n), self.latent_dim), generator, self._anchor)
+        return self.transform(x)[0]
+
+    def describe(self) -> str:
+        kind = "elementwise affine" if self.latent_dim == 1 else "affine coupling"
+        return (f"flow: RealNVP, {len(self.layers)} {kind} layers on N(0, I) "
+                "(Dinh, Sohl-Dickstein & Bengio, ICLR 2017)")
+
+
+class GTMPrior(_MixturePrior):
+    """GTM prior: a fixed g x g grid c_k on [-1, 1]^2, mapped by an MLP f to the means of an
+    equal mixture of Gaussians, p(z) = (1/g^2) sum_k N(z; f(c_k), diag(s^2)).
+
+    The log-variance is one learnable vector (one entry per latent dimension, start 0) shared by
+    all components: GTM's shared noise level, made diagonal.
+
+    References
+    ----------
+    .. [1] C. M. Bishop, M. Svensén and C. K. I. Williams, "GTM: The Generative Topographic
+       Mapping", Neural Computation 10(1), 1998.
+    """
+
+    def __init__(self, latent_dim: int, grid_size: int = 8, hidden: int = 64,
+                 generator: Generator = None) -> None:
+        super().__init__(latent_dim)
+        self.register_buffer("grid", _grid(int(grid_size)))
+        self.net = _mlp(2, int(hidden), self.latent_dim, generator)
+        self.logvar = nn.Parameter(torch.zeros(self.latent_dim))
+
+    def means(self) -> Tensor:
+        return self.net(self.grid)
+
+    def _components(self, encoder: Encoder | None) -> tuple[Tensor, Tensor, Tensor | None]:
+        return self.means(), self.logvar, None
+
+    def describe(self) -> str:
+        g = math.isqrt(self.grid.shape[0])
+        return (f"gtm: {g}x{g} grid on [-1,1]^2 mapped by an MLP to the means of an equal "
+                "Gaussian mixture (Bishop, Svensén & Williams, Neural Computation 1998)")
+
+
+class GTMVampPrior(_PseudoInputPrior):
+    """GTM-VampPrior: a fixed g x g grid on [-1, 1]^2 mapped by an MLP to pseudo-inputs u_k,
+    and p(z) = (1/g^2) sum_k q(z | u_k) with the VAE's encoder q.
+
+    References
+    ----------
+    .. [1] J. M. Tomczak, "Deep Generative Modeling", Springer, 2022, ch. 4.
+    .. [2] J. M. Tomczak and M. Welling, "VAE with a VampPrior", AISTATS 2018.
+    """
+
+    name = "gtm_vamp"
+
+    def __init__(self, latent_dim: int, input_dim: int, grid_size: int = 8, hidden: int = 64,
+                 generator: Generator = None) -> None:
+        super().__init__(latent_dim)
+        self.input_dim = int(input_dim)
+        self.register_buffer("grid", _grid(int(grid_size)))
+        self.net = _mlp(2, int(hidden), self.input_dim, generator)
+
+    def pseudo_inputs(self) -> Tensor:
+        return self.net(self.grid)
+
+    def init_pseudo_inputs(self, x: Tensor, generator: Generator = None,
+                           ridge: float = 1e-4) -> None:
+        """Refit the MLP's last layer so that the grid maps onto the principal plane of ``x``.
+
+        As GTM is initialised from PCA [Bishop et al., 1998]: grid point c goes to
+        mean + sqrt(3) (c_1 s_1 v_1 + c_2 s_2 v_2), with (s_i, v_i) the two leading principal
+        standard deviations and directions of ``x`` (sqrt(3) matches the variance of a uniform
+        grid on [-1, 1]). The fit is ridge least squares on the last hidden layer's features,
+        in float64; earlier layers are kept. Deterministic: ``generator`` is not used.
+        """
+        _check_rows(x, self.input_dim, self.name)
+        last = self.net[-1]
+        with torch.no_grad():
+            xd = x.to(self.grid.device, torch.float64)
+            mean = xd.mean(0)
+            _, sv, vt = torch.linalg.svd(xd - mean, full_matrices=False)
+            top = torch.zeros(2, self.input_dim, dtype=xd.dtype, device=xd.device)
+            m = min(2, len(sv))
+            top[:m] = math.sqrt(3.0 / len(xd)) * sv[:m, None] * vt[:m]
+            target = mean + self.grid.double() @ top
+            h = self.net[:-1](self.grid).double()
+            h1 = torch.cat([h, torch.ones_like(h[:, :1])], dim=1)
+            gram = h1.T @ h1
+            gram = gram + ridge * gram.diagonal().mean() * torch.eye(len(gram)).to(gram)
+            w = torch.linalg.solve(gram, h1.T @ target)
+            last.weight.copy_(w[:-1].T.to(last.weight))
+            last.bias.copy_(w[-1].to(last.bias))
+
+    def describe(self) -> str:
+        g = math.isqrt(self.grid.shape[0])
+        return (f"gtm_vamp: VampPrior over {g}x{g} pseudo-inputs mapped by an MLP from a GTM grid "
+                "(Tomczak, Deep Generative Modeling, 2022, ch. 4)")
+
+
+def make_prior(name: str, latent_dim: int, input_dim: int, *, n_components: int = 16,
+               grid_size: int = 8, hidden: int = 64, n_flows: int = 4,
+               generator: Generator = None) -> Prior:
+    """The prior called ``name`` (one of :data:`PRIORS`), its initial values from ``generator``.
+
+    ``n_components`` sizes ``mog`` and ``vamp``; ``grid_size`` (K = grid_size**2) and ``hidden``
+    size ``gtm`` and ``gtm_vamp``; ``n_flows`` and ``hidden`` size ``flow``; ``input_dim`` is the
+    encoder's input size (pseudo-input priors). Parameters are made on the CPU, so ``generator``
+    is a CPU one (``None``: torch's default generator); move the prior with ``.to(device)``.
+    """
+    if name not in PRIORS:
+        raise ValueError(f"unknown prior {name!r}; choose one of {', '.join(PRIORS)}")
+    sizes = {"latent_dim": latent_dim, "input_dim": input_dim, "n_components": n_components,
+             "grid_size": grid_size, "hidden": hidden, "n_flows": n_flows}
+    for label, value in sizes.items():
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{label} must be a positive integer, got {value!r}")
+    g = generator
+    build = {
+        "standard": lambda: StandardPrior(latent_dim),
+        "mog": lambda: MoGPrior(latent_dim, n_components, g),
+        "vamp": lambda: VampPrior(latent_dim, input_dim, n_components, g),
+        "flow": lambda: FlowPrior(latent_dim, n_flows, hidden, g),
+        "gtm": lambda: GTMPrior(latent_dim, grid_size, hidden, g),
+        "gtm_vamp": lambda: GTMVampPrior(latent_dim, input_dim, grid_size, hidden, g),
+    }
+    return build[name]()

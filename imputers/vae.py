@@ -1,0 +1,264 @@
+"""VAE imputer with selectable priors, trained on incomplete mixed-type rows (MIWAE bound)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from imputebench.datasets.errors import ImputebenchError
+from imputebench.datasets.schema import NUMERIC
+from imputebench.imputers._torch import check_device, import_torch, resolve_device
+from imputebench.imputers.base import Capabilities, Imputer, register_imputer
+
+PRIOR_NAMES = ("standard", "mog", "vamp", "flow", "gtm", "gtm_vamp")
+
+
+@register_imputer
+class VAEImputer(Imputer):
+    """A VAE trained directly on incomplete rows; imputes by importance sampling.
+
+    **Model.** Numeric columns are z-scored with the mean and sd of their observed cells;
+    categorical and ordinal columns are one-hot. The encoder (an MLP with SiLU) sees the
+    values with missing ones zero-filled plus one mask indicator per column and outputs a
+    diagonal Gaussian q(z | x_obs). The decoder maps z to a Gaussian with learned
+    (heteroscedastic) scale per numeric column and a softmax per categorical column, as HI-VAE
+    (Nazábal et al. 2020) does for mixed types; the likelihood counts observed cells only.
+
+    **Training** maximises the importance-weighted bound with ``k_train`` samples (MIWAE,
+    Mattei & Frellsen 2019; ``k_train = 1`` is the ELBO) by Adam on minibatches, with the data
+    resident on the device. A random ``val_share`` of the observed cells is held out (removed
+    from the inputs and the loss); after each epoch the importance-sampling estimate of
+    ``log p(x_val | x_train)`` on those cells decides early stopping (``patience`` epochs), and
+    the best epoch's weights are kept. The held-out cells are inputs again at imputation time.
+
+    **Imputation.** For each row, ``k_impute`` draws ``z_l ~ q(z | x_obs)`` with weights
+    ``w_l ∝ p(x_obs | z_l) p(z_l) / q(z_l | x_obs)``, self-normalised. ``transform`` gives the
+    weighted mean of the decoder's means (numeric) and the mode of the weighted mixture of
+    the decoder's category probabilities (categorical); ``sample`` resamples a ``z_l`` by its
+    weight for each draw (sampling-importance-resampling) and draws ``x_mis ~ p(x | z_l)``.
+
+    **Priors** (``prior=``; see ``_vae_priors``): ``standard`` N(0, I); ``mog`` a mixture of
+    ``n_components`` learnable Gaussians; ``vamp`` the VampPrior over ``n_components``
+    pseudo-inputs (Tomczak & Welling 2018); ``flow`` a RealNVP flow; ``gtm`` a GTM grid mapped to
+    mixture means; ``gtm_vamp`` pseudo-inputs produced from a GTM grid (Tomczak 2022, ch. 4).
+    Pseudo-inputs start from random training rows' inputs.
+
+    Parameters
+    ----------
+    prior : str
+        One of ``standard``, ``mog``, ``vamp``, ``flow``, ``gtm``, ``gtm_vamp``.
+    latent_dim, hidden, n_layers : int
+        Latent size; width and depth of the encoder and decoder MLPs.
+    n_components : int
+        Mixture components or pseudo-inputs (``mog``, ``vamp``); the GTM grid is
+        ``grid_size`` x ``grid_size``.
+    k_train, k_impute : int
+        Importance samples in the training bound and at imputation.
+    epochs, batch_size, lr, patience, val_share :
+        Training budget, Adam learning rate, early stopping and the held-out share of observed
+        cells (0 disables early stopping: all epochs run).
+    device : {"auto", "cpu", "cuda", "cuda:N"}
+        ``auto`` takes a CUDA GPU when there is one (bf16 autocast there).
+    random_state : None, int or numpy Generator
+        Seeds initialisation, minibatches and the latent draws of ``transform``; ``sample`` uses
+        its own ``random_state``.
+
+    References
+    ----------
+    Kingma, D. P., Welling, M. (2014). Auto-encoding variational Bayes. ICLR.
+    Mattei, P.-A., Frellsen, J. (2019). MIWAE: deep generative modelling and imputation of
+    incomplete data sets. ICML.
+    Nazábal, A., Olmos, P. M., Ghahramani, Z., Valera, I. (2020). Handling incomplete
+    heterogeneous data using VAEs. Pattern Recognition 107.
+    Tomczak, J. M., Welling, M. (2018). VAE with a VampPrior. AISTATS.
+    Tomczak, J. M. (2022). Deep Generative Modeling, ch. 4. Springer.
+
+    Examples
+    --------
+    >>> from imputebench.datasets import load_dataset, MaskSpec, make_mask
+    >>> df = load_dataset("iris", include_target=True)
+    >>> hidden = df.mask(make_mask(df, MaskSpec("mcar", 0.2), 0))
+    >>> imp = VAEImputer(prior="mog", epochs=5, device="cpu", random_state=0).fit(hidden)
+    >>> imp.transform(hidden).isna().any().any()
+    np.False_
+    """
+
+    name = "vae"
+    capabilities = Capabilities(categorical=True, stochastic=True, torch=True)
+    fast_params = {"latent_dim": 2, "hidden": 16, "n_layers": 1, "n_components": 4,
+                   "grid_size": 2, "k_train": 2, "k_impute": 8, "epochs": 3, "batch_size": 64,
+                   "patience": 2, "device": "cpu", "random_state": 0}
+
+    def __init__(self, prior: str = "standard", latent_dim: int = 8, hidden: int = 128,
+                 n_layers: int = 2, n_components: int = 16, grid_size: int = 4,
+                 k_train: int = 5, k_impute: int = 100, epochs: int = 300,
+                 batch_size: int = 256, lr: float = 1e-3, patience: int = 20,
+                 val_share: float = 0.05, device: str = "auto", random_state=None) -> None:
+        self.prior = prior
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.n_layers = n_layers
+        self.n_components = n_components
+        self.grid_size = grid_size
+        self.k_train = k_train
+        self.k_impute = k_impute
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.val_share = val_share
+        self.device = device
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if self.prior not in PRIOR_NAMES:
+            raise ImputebenchError(f"vae: prior must be one of {PRIOR_NAMES}, got {self.prior!r}")
+        for name in ("latent_dim", "hidden", "n_layers", "n_components", "grid_size", "k_train",
+                     "k_impute", "epochs", "batch_size", "patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+                raise ImputebenchError(f"vae: {name} must be a positive integer, got {v!r}")
+        for name, lo, hi in (("lr", 0.0, np.inf), ("val_share", -1e-12, 0.5)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not lo < v < hi:
+                raise ImputebenchError(f"vae: {name} must be a number in ({lo:g}, {hi:g}), "
+                                       f"got {v!r}")
+        check_device(self.device, "vae")
+
+    # ------------------------------------------------------------------ encoding
+    def _encode(self, X: pd.DataFrame):
+        """numpy (x_num z-scored with NaN, codes with -1) in the fitted column order."""
+        num = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
+        num = (num - self.num_mean_) / self.num_sd_
+        codes = np.stack([X[c].cat.codes.to_numpy().astype(np.int64) for c in self.cat_cols_],
+                         axis=1) if self.cat_cols_ else np.zeros((len(X), 0), dtype=np.int64)
+        return num, codes
+
+    def _batch(self, num: np.ndarray, codes: np.ndarray):
+        from imputebench.imputers._vae_core import Batch
+
+        torch = import_torch("vae")
+        dev = self.device_
+        m_num, m_cat = ~np.isnan(num), codes >= 0
+        return Batch(torch.as_tensor(np.nan_to_num(num), dtype=torch.float32, device=dev),
+                     torch.as_tensor(m_num, dtype=torch.float32, device=dev),
+                     torch.as_tensor(np.where(m_cat, codes, 0), device=dev),
+                     torch.as_tensor(m_cat, dtype=torch.float32, device=dev))
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
+        self._check_params()
+        torch = import_torch("vae")
+        from imputebench.imputers import _torch_train as tt
+        from imputebench.imputers._vae_core import Layout, TabularVAE
+
+        self.device_ = resolve_device(self.device, "vae")
+        self.num_cols_ = [c for c, k in kinds.items() if k == NUMERIC]
+        self.cat_cols_ = [c for c, k in kinds.items() if k != NUMERIC]
+        raw = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
+        self.num_mean_ = np.nanmean(raw, axis=0) if raw.shape[1] else np.zeros(0)
+        sd = np.nanstd(raw, axis=0) if raw.shape[1] else np.zeros(0)
+        self.num_sd_ = np.where(sd > 0, sd, 1.0)
+        self.categories_ = [X[c].cat.categories for c in self.cat_cols_]
+        layout = Layout(len(self.num_cols_), tuple(len(c) for c in self.categories_))
+        seeds = rng.integers(0, 2**63 - 1, size=4)
+        torch_rng = torch.Generator().manual_seed(int(seeds[0]))  # CPU: initial weights
+        # nn.Linear and the priors initialise from torch's global CPU generator: seed it inside
+        # fork_rng, which restores the global state on exit (no global state is changed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seeds[0]))
+            model = TabularVAE(layout, self.latent_dim, self.hidden, self.n_layers, self.prior,
+                               {"n_components": self.n_components, "grid_size": self.grid_size,
+                                "hidden": self.hidden, "generator": torch_rng})
+        model = model.to(self.device_)
+        num, codes = self._encode(X)
+        full = self._batch(num, codes)
+        g = tt.generator_for(int(seeds[1]), self.device_)
+        # hold out a share of the observed cells for early stopping
+        observed = np.concatenate([~np.isnan(num), codes >= 0], axis=1)
+        val = observed & (rng.random(observed.shape) < self.val_share)
+        train_mask = observed & ~val
+        m_num_t = torch.as_tensor(train_mask[:, :num.shape[1]], dtype=torch.float32,
+                                  device=self.device_)
+        m_cat_t = torch.as_tensor(train_mask[:, num.shape[1]:], dtype=torch.float32,
+                                  device=self.device_)
+        train = full.with_masks(m_num_t, m_cat_t)
+        if hasattr(model.prior, "init_pseudo_inputs"):
+            pick = torch.as_tensor(rng.permutation(len(X)), device=self.device_)
+            model.prior.init_pseudo_inputs(model.inputs(train.rows(pick)), generator=torch_rng)
+        val_rows = torch.as_tensor(np.flatnonzero(val.any(axis=1)), device=self.device_)
+        cfg = tt.TrainConfig(epochs=int(self.epochs), batch_size=int(self.batch_size),
+                             lr=float(self.lr), patience=int(self.patience))
+        k = int(self.k_train)
+
+        def step(idx):
+            with tt.autocast(self.device_):
+                return model.miwae_loss(train.rows(idx), k, g)
+
+        def validate():
+            total = torch.zeros((), device=self.device_)
+            cells = torch.zeros((), device=self.device_)
+            for s in range(0, len(val_rows), 4096):
+                r = val_rows[s:s + 4096]
+                with tt.autocast(self.device_):
+                    ll, n = model.heldout_loglik(full.rows(r), m_num_t[r], m_cat_t[r],
+                                                 max(k, 10), g)
+                total, cells = total + ll.sum(), cells + n.sum()
+            return float(-total / cells.clamp(min=1))
+
+        self.history_ = tt.fit(model, step, len(X), cfg, g,
+                               validate if len(val_rows) else None).as_dict()
+        self.model_ = model
+        self._seed_impute = int(seeds[2])
+
+    # ------------------------------------------------------------------ impute
+    def _chunks(self, X: pd.DataFrame, rows_per_chunk: int):
+        num, codes = self._encode(X)
+        for s in range(0, len(X), rows_per_chunk):
+            yield s, self._batch(num[s:s + rows_per_chunk], codes[s:s + rows_per_chunk])
+
+    def _rows_per_chunk(self, k: int) -> int:
+        per_row = k * (self.model_.layout.output_dim + max(self.model_.layout.cat_sizes,
+                                                         default=1) * 4 + self.hidden) * 4
+        return int(max(1, min(4096, (256 * 2**20) // max(per_row, 1))))
+
+    def _table(self, X: pd.DataFrame, num: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+        out = X.copy()
+        if self.num_cols_:
+            out[self.num_cols_] = num * self.num_sd_ + self.num_mean_
+        for j, col in enumerate(self.cat_cols_):
+            out[col] = pd.Categorical.from_codes(codes[:, j], categories=self.categories_[j])
+        return out
+
+    def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        from imputebench.imputers import _torch_train as tt
+
+        torch = import_torch("vae")
+        g = tt.generator_for(self._seed_impute, self.device_)
+        k = int(self.k_impute)
+        nums, codes = [], []
+        with torch.no_grad():
+            for _, b in self._chunks(X, self._rows_per_chunk(k)):
+                with tt.autocast(self.device_):
+                    n, c = self.model_.expected(b, k, g)
+                nums.append(n.float().cpu().numpy())
+                codes.append(c.cpu().numpy())
+        return self._table(X, np.concatenate(nums).astype(np.float64), np.concatenate(codes))
+
+    def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
+                ) -> list[pd.DataFrame]:
+        from imputebench.imputers import _torch_train as tt
+
+        torch = import_torch("vae")
+        g = tt.generator_for(int(rng.integers(0, 2**63 - 1)), self.device_)
+        k = int(self.k_impute)
+        nums, codes = [], []
+        with torch.no_grad():
+            for _, b in self._chunks(X, max(1, self._rows_per_chunk(k + n_draws))):
+                with tt.autocast(self.device_):
+                    n, c = self.model_.draws(b, k, n_draws, g)
+                nums.append(n.float().cpu().numpy())
+                codes.append(c.cpu().numpy())
+        num, cat = np.concatenate(nums, axis=1), np.concatenate(codes, axis=1)
+        return [self._table(X, num[t].astype(np.float64), cat[t]) for t in range(n_draws)]
