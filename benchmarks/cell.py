@@ -7,6 +7,7 @@ process the executor chooses and always returns a journal record; an exception b
 
 from __future__ import annotations
 
+import json
 import platform
 import resource
 import sys
@@ -137,6 +138,9 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     out = {"metrics": scores, "fit_seconds": t1 - t0, "impute_seconds": t2 - t1,
            "peak_memory_mb": max(_maxrss_mb() - rss0, 0.0), "device": str(device)}
     out["metric_seconds"] = seconds
+    diag = getattr(imputer, "diagnostics_", None)
+    if isinstance(diag, dict):  # e.g. a VAE's KL per dimension and active units
+        out["diagnostics"] = json.loads(json.dumps(diag, default=str))
     if errors:
         out["metric_errors"] = errors
     return out

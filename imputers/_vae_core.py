@@ -188,3 +188,47 @@ class TabularVAE(nn.Module):
         u = torch.rand(lp.shape, generator=generator, device=lp.device).clamp_(1e-12, 1.0)
         codes = (lp - torch.log(-torch.log(u))).argmax(-1)          # Gumbel-max
         return num, codes
+
+
+def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000) -> dict:
+    """Posterior collapse and the prior "hole", measured on (up to ``max_rows``) rows.
+
+    * ``kl_per_dim``: mean over rows of ``KL(q(z_d | x) || N(0, 1))`` per latent dimension
+      (the model's own KL term for ``standard``; for the other priors a fixed yardstick);
+    * ``active_units``: dimensions whose posterior mean varies across rows,
+      ``Var_x(E_q[z_d]) > 0.01`` (Burda, Grosse & Salakhutdinov, ICLR 2016);
+    * ``kl_total``: Monte-Carlo ``E_x E_q[log q(z | x) - log p(z)]`` under the model's prior;
+    * ``prior_logp_at_means`` vs ``prior_logp_at_samples``: the prior's mean log density at
+      the encoded means and at its own samples;
+    * ``hole``: ``E_{z~p}[log q_agg(z)] - E_{z~q_agg}[log q_agg(z)]`` with ``q_agg`` the
+      aggregated posterior (the mixture of the rows' q): how much less posterior mass lies
+      where the prior puts its mass than where the posterior itself does; 0 = no hole, more
+      negative = a bigger hole.
+    """
+    n = min(len(b), max_rows)
+    sub = b.rows(torch.randperm(len(b), generator=generator, device=generator.device)[:n]
+                 .to(b.x_num.device))
+    with torch.no_grad():
+        mu, logvar = model.encode(model.inputs(sub))
+        var = logvar.exp()
+        kl_dim = (0.5 * (mu * mu + var - 1.0 - logvar)).mean(0)
+        active = (mu.var(0) > 0.01).sum()
+        z, log_ratio = model.latent(sub, 1, generator)
+        kl_total = -log_ratio.mean()
+        prior_at_means = model.prior.log_prob(mu, encoder=model.encode).mean()
+        zp = model.prior.sample(n, generator=generator, encoder=model.encode).to(mu.device)
+        prior_at_samples = model.prior.log_prob(zp, encoder=model.encode).mean()
+
+        def log_q_agg(points):  # log (1/n) sum_i q(points | x_i), rows in blocks
+            out = []
+            for s in range(0, points.shape[0], 512):
+                p = points[s:s + 512, None, :]
+                lq = (-0.5 * (p - mu) ** 2 / var - 0.5 * logvar - 0.5 * _LOG_2PI).sum(-1)
+                out.append(torch.logsumexp(lq, 1) - math.log(n))
+            return torch.cat(out)
+
+        hole = log_q_agg(zp).mean() - log_q_agg(z[0]).mean()
+    return {"kl_per_dim": [float(v) for v in kl_dim.cpu()], "active_units": int(active),
+            "kl_total": float(kl_total), "prior_logp_at_means": float(prior_at_means),
+            "prior_logp_at_samples": float(prior_at_samples), "hole": float(hole),
+            "rows": int(n)}

@@ -63,6 +63,16 @@ class VAEImputer(Imputer):
         Seeds initialisation, minibatches and the latent draws of ``transform``; ``sample`` uses
         its own ``random_state``.
 
+    Attributes
+    ----------
+    history_ : dict
+        Per-epoch training loss and validation score, best epoch, epochs run, seconds.
+    diagnostics_ : dict
+        Posterior collapse and the prior's "hole", measured after training
+        (``_vae_core.diagnostics``): KL per latent dimension, active units, total KL, the
+        prior's log density at encoded means and at its samples, and the hole score. The
+        runner records it in the journal.
+
     References
     ----------
     Kingma, D. P., Welling, M. (2014). Auto-encoding variational Bayes. ICLR.
@@ -211,6 +221,13 @@ class VAEImputer(Imputer):
                                validate if len(val_rows) else None).as_dict()
         self.model_ = model
         self._seed_impute = int(seeds[2])
+        from imputebench.imputers._vae_core import diagnostics
+
+        self.diagnostics_ = {"prior": self.prior, "fit_seconds": self.history_["seconds"],
+                             "epochs_run": self.history_["epochs_run"],
+                             "best_epoch": self.history_["best_epoch"],
+                             **diagnostics(model, full, tt.generator_for(int(seeds[3]),
+                                                                         self.device_))}
 
     # ------------------------------------------------------------------ impute
     def _chunks(self, X: pd.DataFrame, rows_per_chunk: int):

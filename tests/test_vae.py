@@ -105,3 +105,32 @@ def test_every_prior_trains_and_imputes_on_the_gpu(prior):
     out = imp.transform(hidden)
     rmse = np.sqrt(np.mean((out.loc[hide_y, "y"] - df.loc[hide_y, "y"]) ** 2))
     assert rmse < 0.85
+
+
+def test_diagnostics_measure_collapse_and_the_hole(fitted):
+    _, _, _, _, imp = fitted
+    d = imp.diagnostics_
+    assert len(d["kl_per_dim"]) == FIT["latent_dim"]
+    assert 1 <= d["active_units"] <= FIT["latent_dim"]
+    # standard prior: the Monte-Carlo KL estimates the analytic sum over dimensions
+    assert d["kl_total"] == pytest.approx(sum(d["kl_per_dim"]), rel=0.15)
+    assert np.isfinite([d["hole"], d["prior_logp_at_means"], d["prior_logp_at_samples"]]).all()
+    assert d["hole"] <= 0.5  # the prior's samples are never far likelier under q_agg
+
+
+def test_the_journal_records_the_diagnostics(tmp_path):
+    from imputebench.benchmarks.config import parse_config
+    from imputebench.benchmarks.journal import Journal
+    from imputebench.benchmarks.runner import run_benchmark
+
+    params = {**get_imputer("vae").fast_params, "prior": "vamp"}
+    cfg = parse_config({"name": "t", "repetitions": 1, "metrics": ["rmse_minmax"],
+                        "datasets": [{"name": "iris"}],
+                        "masks": [{"mechanism": "mcar", "rate": 0.2}],
+                        "imputers": [{"name": "vae", "params": params}]})
+    run_benchmark(cfg, tmp_path / "j.jsonl", executor="inprocess", progress=False)
+    (rec,) = Journal(tmp_path / "j.jsonl").records()
+    assert rec["status"] == "ok", rec.get("reason")
+    assert rec["diagnostics"]["prior"] == "vamp"
+    assert len(rec["diagnostics"]["kl_per_dim"]) == params["latent_dim"]
+    assert rec["device"] == "cpu"
