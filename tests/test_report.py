@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from imputebench.benchmarks.report import build_report_data, render_report
@@ -207,3 +208,22 @@ def test_unknown_metric_and_retried_cell(records, tmp_path):
     assert not data.metrics["plugin_score"].known
     assert data.counts["failed"] == 0 and data.counts["ok"] == 71  # the later record wins
     assert data.ranks.ranks[("good(k=1)", "plugin_score")] == (2.0, 8)  # all tied: 3 ways
+
+
+def test_imputer_diagnostics_are_averaged_per_imputer(records, tmp_path):
+    recs = [dict(r) for r in records]
+    goods = [r for r in recs if r["label"].startswith("good") and r["status"] == "ok"]
+    for i, r in enumerate(goods):
+        r["diagnostics"] = {"prior": "vamp", "active_units": 2 + i % 2, "hole": -1.0,
+                            "kl_per_dim": [0.1, 0.2]}
+    names, rows = build_report_data(recs).diagnostics
+    assert names == ["active_units", "hole", "prior"]  # lists are left out
+    ((label, cells),) = rows
+    assert label.startswith("good")
+    expect = np.mean([2 + i % 2 for i in range(len(goods))])
+    assert cells["active_units"] == fmt(expect) and cells["prior"] == "vamp"
+    paths = render_report(recs, tmp_path)
+    md, html = paths["markdown"].read_text(), paths["html"].read_text()
+    assert "## Imputer diagnostics" in md and 'id="diagnostics"' in html
+    assert "Imputer diagnostics" not in render_report(records, tmp_path / "plain")[
+        "markdown"].read_text()

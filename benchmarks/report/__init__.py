@@ -24,6 +24,7 @@ from imputebench.benchmarks.report.tables import (
     average_ranks,
     block_tables,
     dataset_name,
+    diagnostics_table,
     metric_info,
     normalize_records,
     runtime_by_dataset,
@@ -75,6 +76,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         metrics=infos, blocks=block_tables(rows, infos), ranks=average_ranks(rows, infos),
         runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
         problems=[r for r in rows if r.status != "ok"], published=published,
+        diagnostics=diagnostics_table(rows),
     )
 
 

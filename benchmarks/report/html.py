@@ -15,6 +15,7 @@ from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
 from imputebench.benchmarks.report.tables import (
+    DIAGNOSTICS_NOTE,
     MISSING,
     TABLE_LEVEL_NOTE,
     BlockTable,
@@ -139,6 +140,15 @@ def _header(data: ReportData) -> list[str]:
         table = html_table(["package", "versions in the cells", "report environment"], rows)
         out.append(f"<details><summary>Environment</summary>{table}</details>")
     return out
+
+
+def _diagnostics(data: ReportData) -> list[str]:
+    names, rows = data.diagnostics
+    if not rows:
+        return []
+    body = [[_td(label)] + [_td(cells.get(n, MISSING)) for n in names] for label, cells in rows]
+    return ['<h2 id="diagnostics">Imputer diagnostics</h2>', f"<p>{esc(DIAGNOSTICS_NOTE)}</p>",
+            html_table(["imputer", *[esc(n) for n in names]], body)]
 
 
 def _metrics(data: ReportData) -> list[str]:
@@ -312,7 +322,8 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
     body = _header(data)
     body.insert(2, nav)  # after the title and the counts
     if data.has_results:
-        body += _metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+        body += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+                 + _diagnostics(data))
     else:
         body += ['<h2 id="results">Results</h2>',
                  "<p>There are no results: no cell finished ok with a metric value.</p>"]

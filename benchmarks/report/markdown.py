@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.tables import (
+    DIAGNOSTICS_NOTE,
     MISSING,
     TABLE_LEVEL_NOTE,
     BlockTable,
@@ -185,6 +186,16 @@ def _runtime(data: ReportData) -> list[str]:
     return out
 
 
+def _diagnostics(data: ReportData) -> list[str]:
+    names, rows = data.diagnostics
+    if not rows:
+        return []
+    body = [[md_escape(label)] + [md_escape(cells.get(n, MISSING)) for n in names]
+            for label, cells in rows]
+    return (["## Imputer diagnostics", "", DIAGNOSTICS_NOTE, ""]
+            + md_table(["imputer"] + [md_escape(n) for n in names], body))
+
+
 def _problems(data: ReportData) -> list[str]:
     out = ["## Failed, skipped and timed-out cells", ""]
     if not data.problems:
@@ -241,7 +252,8 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     """
     out = _header(data)
     if data.has_results:
-        out += _metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+        out += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+                + _diagnostics(data))
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "
                 "value.", ""]

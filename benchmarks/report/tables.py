@@ -103,6 +103,7 @@ class Row:
     device: str
     versions: dict
     finished_at: str | None
+    diagnostics: dict = field(default_factory=dict)
 
     @property
     def dataset_key(self) -> tuple[str, str]:
@@ -168,6 +169,7 @@ def normalize_records(records: list[dict]) -> list[Row]:
             peak_memory_mb=_number(rec.get("peak_memory_mb")),
             device=str(rec.get("device") or "unknown"), versions=dict(rec.get("versions") or {}),
             finished_at=rec.get("finished_at"),
+            diagnostics=dict(rec.get("diagnostics") or {}) if status == "ok" else {},
         ))
     rows.sort(key=lambda r: (r.block_key, r.repetition, r.label, r.status))
     return rows
@@ -386,6 +388,36 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+DIAGNOSTICS_NOTE = ("What some imputers measure about themselves after fitting (means over "
+                    "the cells that finished ok), e.g. a VAE's posterior collapse and prior "
+                    "hole: active_units (latent dimensions in use), kl_total, hole (0 = the "
+                    "aggregated posterior covers the prior; more negative = a bigger hole).")
+
+
+def diagnostics_table(rows: list[Row]) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:
+    """Imputers' own diagnostics (e.g. a VAE's active units and prior hole): per label, the
+    mean over ok cells of each numeric diagnostic, and text ones (such as the prior) as given.
+    Returns (diagnostic names, [(label, {name: text})])."""
+    per: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        for k, v in r.diagnostics.items():
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, int | float) and math.isfinite(v):
+                per[r.label][k].append(float(v))
+            elif isinstance(v, str):
+                per[r.label][k].append(v)
+    names = sorted({k for d in per.values() for k in d})
+    out = []
+    for label in sorted(per):
+        cells = {}
+        for k, vals in per[label].items():
+            nums = [v for v in vals if isinstance(v, float)]
+            cells[k] = fmt(float(np.mean(nums))) if nums else ", ".join(sorted(set(vals)))
+        out.append((label, cells))
+    return names, out
+
+
 def runtime_table(rows: list[Row]) -> list[RuntimeRow]:
     """Mean fit seconds, impute seconds and peak memory per (imputer label, device)."""
     ok = [r for r in rows if r.status == "ok"]
@@ -429,6 +461,7 @@ class ReportData:
     runtime_datasets: tuple[list[str], dict[tuple[str, str], float]]
     problems: list[Row]
     published: list = field(default_factory=list)   # published.Comparison, when configured
+    diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
 
     @property
     def has_results(self) -> bool:
