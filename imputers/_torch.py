@@ -50,7 +50,9 @@ def resolve_device(device: str, who: str) -> str:
     if device == "cpu":
         return "cpu"
     if device == "auto":
-        return "cuda:0" if cuda_available() else "cpu"
+        if not cuda_available():
+            return "cpu"
+        return f"cuda:{import_torch(who).cuda.current_device()}"  # the current CUDA device
     if not cuda_available():
         raise ImputebenchError(f"{who}: device={device!r} but no CUDA device is available "
                                "(use device='auto' to fall back to the CPU)")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from imputebench.imputers._vae_priors import make_prior
+from imputebench.imputers._vae_priors import linear, make_prior
 
 _LOG_2PI = math.log(2 * math.pi)
 LOGVAR_RANGE = (-8.0, 8.0)     # encoder log-variances
@@ -63,12 +63,13 @@ class Batch:
         return self.x_num.shape[0]
 
 
-def mlp(d_in: int, hidden: int, n_layers: int, d_out: int) -> nn.Sequential:
+def mlp(d_in: int, hidden: int, n_layers: int, d_out: int, generator) -> nn.Sequential:
+    """SiLU MLP; weights drawn from ``generator`` (torch's default init law, no global RNG)."""
     layers, d = [], d_in
     for _ in range(n_layers):
-        layers += [nn.Linear(d, hidden), nn.SiLU()]
+        layers += [linear(d, hidden, generator), nn.SiLU()]
         d = hidden
-    layers.append(nn.Linear(d, d_out))
+    layers.append(linear(d, d_out, generator))
     return nn.Sequential(*layers)
 
 
@@ -77,13 +78,14 @@ class TabularVAE(nn.Module):
     numeric column and a softmax head per categorical column, and a selectable prior."""
 
     def __init__(self, layout: Layout, latent_dim: int, hidden: int, n_layers: int,
-                 prior: str, prior_params: dict | None = None) -> None:
+                 prior: str, prior_params: dict | None = None, generator=None) -> None:
         super().__init__()
         self.layout = layout
         self.latent_dim = latent_dim
-        self.encoder = mlp(layout.input_dim, hidden, n_layers, 2 * latent_dim)
-        self.decoder = mlp(latent_dim, hidden, n_layers, layout.output_dim)
-        self.prior = make_prior(prior, latent_dim, layout.input_dim, **(prior_params or {}))
+        self.encoder = mlp(layout.input_dim, hidden, n_layers, 2 * latent_dim, generator)
+        self.decoder = mlp(latent_dim, hidden, n_layers, layout.output_dim, generator)
+        self.prior = make_prior(prior, latent_dim, layout.input_dim, **(prior_params or {}),
+                                generator=generator)
         # one-hot blocks padded to the widest, for one log_softmax over all categorical heads
         kmax = max(layout.cat_sizes, default=1)
         pad = torch.full((layout.n_cat, kmax), sum(layout.cat_sizes), dtype=torch.long)

@@ -56,7 +56,7 @@ def _randn(shape: tuple[int, ...], generator: Generator, like: Tensor) -> Tensor
     return x.to(like.device)
 
 
-def _linear(n_in: int, n_out: int, generator: Generator) -> nn.Linear:
+def linear(n_in: int, n_out: int, generator: Generator) -> nn.Linear:
     """nn.Linear with torch's default U(+-1/sqrt(n_in)) init, drawn from ``generator``."""
     layer = nn.utils.skip_init(nn.Linear, n_in, n_out)  # nothing drawn from the global RNG
     with torch.no_grad():
@@ -66,9 +66,9 @@ def _linear(n_in: int, n_out: int, generator: Generator) -> nn.Linear:
 
 
 def _mlp(n_in: int, hidden: int, n_out: int, generator: Generator) -> nn.Sequential:
-    return nn.Sequential(_linear(n_in, hidden, generator), nn.LeakyReLU(),
-                         _linear(hidden, hidden, generator), nn.LeakyReLU(),
-                         _linear(hidden, n_out, generator))
+    return nn.Sequential(linear(n_in, hidden, generator), nn.LeakyReLU(),
+                         linear(hidden, hidden, generator), nn.LeakyReLU(),
+                         linear(hidden, n_out, generator))
 
 
 def _grid(size: int) -> Tensor:

@@ -174,13 +174,9 @@ class VAEImputer(Imputer):
         layout = Layout(len(self.num_cols_), tuple(len(c) for c in self.categories_))
         seeds = rng.integers(0, 2**63 - 1, size=4)
         torch_rng = torch.Generator().manual_seed(int(seeds[0]))  # CPU: initial weights
-        # nn.Linear and the priors initialise from torch's global CPU generator: seed it inside
-        # fork_rng, which restores the global state on exit (no global state is changed)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seeds[0]))
-            model = TabularVAE(layout, self.latent_dim, self.hidden, self.n_layers, self.prior,
-                               {"n_components": self.n_components, "grid_size": self.grid_size,
-                                "hidden": self.hidden, "generator": torch_rng})
+        model = TabularVAE(layout, self.latent_dim, self.hidden, self.n_layers, self.prior,
+                           {"n_components": self.n_components, "grid_size": self.grid_size,
+                            "hidden": self.hidden}, generator=torch_rng)
         model = model.to(self.device_)
         num, codes = self._encode(X)
         full = self._batch(num, codes)
