@@ -98,23 +98,29 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
     return x, {"lumped_below": float(min(share, 1.0)), "interactions": float(len(pairs))}
 
 
-def _tree_codes(reference: pd.DataFrame, compared: pd.DataFrame, y: np.ndarray) -> np.ndarray:
-    """Stacked rows for a tree: numerics as they are, each categorical column replaced by its
-    level's share of label-1 rows (Breiman et al. 1984: for a binary target, ordering levels
-    by that share makes the best ordinal split the best subset split)."""
-    both = pd.concat([reference, compared], ignore_index=True)
-    cols = []
-    for col in both.columns:
-        s = both[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy()
-            k = len(s.cat.categories) + 1
-            ones = np.bincount(codes + 1, weights=y, minlength=k)
-            total = np.bincount(codes + 1, minlength=k)
-            cols.append((ones / np.maximum(total, 1))[codes + 1])
-        else:
-            cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))
-    return np.column_stack(cols)
+class _TreeInputs:
+    """Stacked rows for a tree, built once per pair of tables: numerics as they are, each
+    categorical column replaced, for given labels, by its level's share of label-1 rows
+    (Breiman et al. 1984: for a binary target, ordering levels by that share makes the best
+    ordinal split the best subset split). Only those shares change between permutations."""
+
+    def __init__(self, reference: pd.DataFrame, compared: pd.DataFrame) -> None:
+        both = pd.concat([reference, compared], ignore_index=True)
+        self.x = np.empty(both.shape)
+        self.cats = []  # (column position, codes + 1, number of codes + 1)
+        for j, col in enumerate(both.columns):
+            s = both[col]
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                self.cats.append((j, s.cat.codes.to_numpy() + 1, len(s.cat.categories) + 1))
+            else:
+                self.x[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def for_labels(self, y: np.ndarray) -> np.ndarray:
+        for j, codes, k in self.cats:
+            ones = np.bincount(codes, weights=y, minlength=k)
+            total = np.bincount(codes, minlength=k)
+            self.x[:, j] = (ones / np.maximum(total, 1))[codes]
+        return self.x
 
 
 def design_rank(x: np.ndarray) -> int:
@@ -233,8 +239,10 @@ def pmse_tables(reference: pd.DataFrame, compared: pd.DataFrame, model: str = "l
         out.update({ALL: float(np.mean((p - c) ** 2)), "k": float(k)})
         null = (k - 1) * c * (1 - c) / n
     else:
+        inputs = _TreeInputs(reference, compared)
+
         def once(labels):
-            p = _fit_predict(model, _tree_codes(reference, compared, labels), labels, seed)
+            p = _fit_predict(model, inputs.for_labels(labels), labels, seed)
             return float(np.mean((p - c) ** 2))
 
         out[ALL] = once(y)
