@@ -68,14 +68,16 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device | str) -> torc
 
 def fit(module: torch.nn.Module, step_loss: Callable[[torch.Tensor], torch.Tensor],
         n_rows: int, cfg: TrainConfig, generator: torch.Generator,
-        validate: Callable[[], float] | None = None) -> History:
+        validate: Callable[[], float] | None = None,
+        after_step: Callable[[], None] | None = None) -> History:
     """Train ``module`` by minibatch Adam on ``step_loss(row_indices)``.
 
     Rows are reshuffled each epoch by ``torch.randperm`` with ``generator`` (on the data's
     device); the last partial batch is kept. The per-step losses are summed on the device and
     read once per epoch (no host sync per step). After each epoch ``validate()`` (lower is
     better) decides early stopping; the best epoch's weights are restored at the end. Without
-    ``validate`` every epoch runs and the last weights are kept.
+    ``validate`` every epoch runs and the last weights are kept. ``after_step()`` runs after
+    every optimiser step (e.g. to clamp parameters).
     """
     device = next(module.parameters()).device
     opt = make_optimizer([p for p in module.parameters() if p.requires_grad], cfg, device)
@@ -94,6 +96,8 @@ def fit(module: torch.nn.Module, step_loss: Callable[[torch.Tensor], torch.Tenso
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if after_step is not None:
+                after_step()
             total += loss.detach()
             steps += 1
         hist.train_loss.append(float(total) / max(steps, 1))

@@ -21,10 +21,17 @@ LOGSIGMA_RANGE = (-5.0, 3.0)   # decoder log-scales of the (z-scored) numeric co
 @dataclass(frozen=True)
 class Layout:
     """How rows are encoded: ``n_num`` z-scored numeric columns, then one-hot blocks of the
-    categorical columns' ``cat_sizes``; the encoder's input is [values, masks]."""
+    categorical columns' ``cat_sizes``; the encoder's input is [values, masks].
+
+    ``mode_blocks > 0`` is TVAE's mode-specific normalisation (``_tvae_core``): the numeric
+    values are the within-mode scalars and the first ``mode_blocks`` categorical blocks are the
+    numeric columns' mode indicators (their masks repeat the numeric masks and are not input
+    twice); the numeric scales are then parameters, not decoder outputs.
+    """
 
     n_num: int
     cat_sizes: tuple[int, ...]
+    mode_blocks: int = 0
 
     @property
     def n_cat(self) -> int:
@@ -36,11 +43,11 @@ class Layout:
 
     @property
     def input_dim(self) -> int:
-        return self.n_values + self.n_num + self.n_cat
+        return self.n_values + self.n_num + self.n_cat - self.mode_blocks
 
     @property
     def output_dim(self) -> int:
-        return 2 * self.n_num + sum(self.cat_sizes)
+        return (1 if self.mode_blocks else 2) * self.n_num + sum(self.cat_sizes)
 
 
 @dataclass
@@ -63,12 +70,15 @@ class Batch:
         return self.x_num.shape[0]
 
 
-def mlp(d_in: int, hidden: int, n_layers: int, d_out: int, generator) -> nn.Sequential:
-    """SiLU MLP; weights drawn from ``generator`` (torch's default init law, no global RNG)."""
+def mlp(d_in: int, hidden: int | tuple[int, ...], n_layers: int, d_out: int, generator,
+        activation: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+    """MLP (``n_layers`` hidden layers of width ``hidden``, or the widths ``hidden`` lists);
+    weights drawn from ``generator`` (torch's default init law, no global RNG)."""
+    widths = tuple(hidden) if isinstance(hidden, tuple | list) else (hidden,) * n_layers
     layers, d = [], d_in
-    for _ in range(n_layers):
-        layers += [linear(d, hidden, generator), nn.SiLU()]
-        d = hidden
+    for w in widths:
+        layers += [linear(d, w, generator), activation()]
+        d = w
     layers.append(linear(d, d_out, generator))
     return nn.Sequential(*layers)
 
@@ -78,12 +88,16 @@ class TabularVAE(nn.Module):
     numeric column and a softmax head per categorical column, and a selectable prior."""
 
     def __init__(self, layout: Layout, latent_dim: int, hidden: int, n_layers: int,
-                 prior: str, prior_params: dict | None = None, generator=None) -> None:
+                 prior: str, prior_params: dict | None = None, generator=None,
+                 decoder_hidden: int | tuple[int, ...] | None = None,
+                 activation: type[nn.Module] = nn.SiLU) -> None:
         super().__init__()
         self.layout = layout
         self.latent_dim = latent_dim
-        self.encoder = mlp(layout.input_dim, hidden, n_layers, 2 * latent_dim, generator)
-        self.decoder = mlp(latent_dim, hidden, n_layers, layout.output_dim, generator)
+        self.encoder = mlp(layout.input_dim, hidden, n_layers, 2 * latent_dim, generator,
+                           activation)
+        self.decoder = mlp(latent_dim, hidden if decoder_hidden is None else decoder_hidden,
+                           n_layers, layout.output_dim, generator, activation)
         self.prior = make_prior(prior, latent_dim, layout.input_dim, **(prior_params or {}),
                                 generator=generator)
         # one-hot blocks padded to the widest, for one log_softmax over all categorical heads
@@ -99,7 +113,8 @@ class TabularVAE(nn.Module):
     def inputs(self, b: Batch) -> torch.Tensor:
         onehot = [nn.functional.one_hot(b.codes[:, j], k).to(b.x_num.dtype) * b.m_cat[:, [j]]
                   for j, k in enumerate(self.layout.cat_sizes)]
-        return torch.cat([b.x_num * b.m_num, *onehot, b.m_num, b.m_cat], dim=1)
+        return torch.cat([b.x_num * b.m_num, *onehot, b.m_num,
+                          b.m_cat[:, self.layout.mode_blocks:]], dim=1)
 
     def encode(self, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(inp).float()
@@ -109,12 +124,15 @@ class TabularVAE(nn.Module):
     def heads(self, z: torch.Tensor):
         """(numeric means, numeric log-scales, padded categorical log-probabilities)."""
         out = self.decoder(z).float()
-        n = self.layout.n_num
-        mu, log_sigma = out[..., :n], out[..., n:2 * n].clamp(*LOGSIGMA_RANGE)
-        logits = out[..., 2 * n:]
+        mu, log_sigma, logits = self.numeric_heads(out)
         ext = torch.cat([logits, logits.new_full(logits.shape[:-1] + (1,), -math.inf)], -1)
         logp = torch.log_softmax(ext[..., self.pad_index], dim=-1)
         return mu, log_sigma, logp
+
+    def numeric_heads(self, out: torch.Tensor):
+        """Split the decoder output into numeric means, numeric log-scales and the logits."""
+        n = self.layout.n_num
+        return out[..., :n], out[..., n:2 * n].clamp(*LOGSIGMA_RANGE), out[..., 2 * n:]
 
     def log_lik(self, heads, b: Batch, m_num=None, m_cat=None) -> torch.Tensor:
         """log p(x | z) summed over the cells that ``m_num`` / ``m_cat`` (default: the batch's
@@ -169,12 +187,13 @@ class TabularVAE(nn.Module):
         return w, heads
 
     def expected(self, b: Batch, k: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Self-normalised importance-sampling estimates: E[x_num | x_obs] (B, n_num) and the
-        mode of E[p(category) | x_obs] per categorical column (B, n_cat)."""
+        """Self-normalised importance-sampling estimates: E[x_num | x_obs] (B, n_num) and
+        E[p(category) | x_obs] per categorical column (B, n_cat, widest; its argmax is the
+        imputed category)."""
         w, (mu, _, logp) = self.posterior(b, k, generator)
         num = (w.unsqueeze(-1) * mu).sum(0)
         probs = (w[..., None, None] * logp.exp()).sum(0)
-        return num, probs.argmax(-1)
+        return num, probs
 
     def draws(self, b: Batch, k: int, n_draws: int, generator
               ) -> tuple[torch.Tensor, torch.Tensor]:

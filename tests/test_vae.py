@@ -85,10 +85,19 @@ def test_training_is_seeded_and_stops_early(fitted):
     assert h["train_loss"][-1] < h["train_loss"][0]
 
 
+def test_both_early_stopping_scores_train(fitted):
+    df, hidden, hide_y, _, imp = fitted
+    assert all(np.isfinite(imp.history_["val_score"]))
+    # the default score is the held-out imputation error: below mean imputation's (about 1)
+    assert min(imp.history_["val_score"]) < 0.8
+    ll = get_imputer("vae", **{**FIT, "epochs": 5, "early_stopping": "loglik"}).fit(hidden)
+    assert len(ll.history_["val_score"]) == 5 and all(np.isfinite(ll.history_["val_score"]))
+
+
 def test_bad_parameters_are_refused():
     df, hidden, _, _ = _gaussian(100)
     for params in ({"prior": "laplace"}, {"latent_dim": 0}, {"epochs": 1.5}, {"lr": -1},
-                   {"val_share": 0.9}, {"device": "tpu"}):
+                   {"val_share": 0.9}, {"early_stopping": "auc"}, {"device": "tpu"}):
         with pytest.raises(ImputebenchError):
             get_imputer("vae", **params).fit(hidden)
     if not cuda_available():
