@@ -12,6 +12,10 @@ Choices, as rdt makes them: at most ``max_clusters = 10`` components (fewer when
 has fewer observed values), weight concentration prior 0.001, one initialisation, at most 100
 EM iterations, ``weight_threshold = 0.005``; the posterior over the modes gets ``1e-6`` added
 before it is renormalised and sampled. Missing values stay missing (``alpha`` NaN, mode -1).
+One change of form: rdt asks for ``covariance_type="full"``; on one column "diag" is the same
+model with the same priors (the fitted weights, means and variances agree to 1e-10, which a
+test checks) and scikit-learn fits it 2-3 times faster (adult's age: 9.4 s against 4.3 s on
+this 2-core machine). ``fit_columns`` fits several columns in parallel threads.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
 
@@ -33,6 +38,7 @@ class ModeNormalizer:
         self.max_clusters = max_clusters
         self.weight_threshold = weight_threshold
         self.random_state = random_state
+        self.covariance_type = "diag"
 
     def fit(self, values: np.ndarray) -> ModeNormalizer:
         x = np.asarray(values, dtype=np.float64)
@@ -40,7 +46,7 @@ class ModeNormalizer:
         if x.size == 0:
             raise ImputebenchError("mode-specific normalisation: the column has no observed value")
         k = int(min(self.max_clusters, x.size))
-        gm = BayesianGaussianMixture(n_components=k,
+        gm = BayesianGaussianMixture(n_components=k, covariance_type=self.covariance_type,
                                      weight_concentration_prior_type="dirichlet_process",
                                      weight_concentration_prior=0.001, n_init=1,
                                      random_state=self.random_state)
@@ -54,7 +60,8 @@ class ModeNormalizer:
         self.gm_ = gm
         self.valid_ = valid
         self.means_ = gm.means_[valid, 0].copy()
-        self.stds_ = np.sqrt(gm.covariances_[valid, 0, 0]).copy()
+        cov = np.asarray(gm.covariances_).reshape(k, -1)[:, 0]
+        self.stds_ = np.sqrt(cov[valid]).copy()
         return self
 
     @property
@@ -84,3 +91,22 @@ class ModeNormalizer:
 
     def inverse(self, alpha: np.ndarray, mode: np.ndarray) -> np.ndarray:
         return np.clip(alpha, -1, 1) * 4 * self.stds_[mode] + self.means_[mode]
+
+
+def fit_columns(columns: list[np.ndarray], max_clusters: int, weight_threshold: float,
+                seeds: list[int], n_jobs: int | None = None) -> list[ModeNormalizer]:
+    """One fitted :class:`ModeNormalizer` per column, in threads (``n_jobs``: default as many
+    as columns, at most the CPUs)."""
+    import os
+
+    jobs = n_jobs or max(1, min(len(columns), os.cpu_count() or 1))
+
+    def one(x, seed):
+        n_obs = int(np.sum(~np.isnan(x)))
+        return ModeNormalizer(int(min(max_clusters, max(1, n_obs))), weight_threshold,
+                              int(seed)).fit(x)
+
+    if jobs == 1 or len(columns) <= 1:
+        return [one(x, s) for x, s in zip(columns, seeds, strict=True)]
+    return Parallel(n_jobs=jobs, prefer="threads")(
+        delayed(one)(x, s) for x, s in zip(columns, seeds, strict=True))

@@ -103,14 +103,12 @@ class TVAEImputer(VAEImputer):
 
     # ------------------------------------------------------------------ data <-> tensors
     def _fit_data(self, X: pd.DataFrame, rng: np.random.Generator):
-        from imputebench.imputers._mode_norm import ModeNormalizer
+        from imputebench.imputers._mode_norm import fit_columns
         from imputebench.imputers._vae_core import Layout
 
-        self.normalizers_ = [
-            ModeNormalizer(int(min(self.max_clusters, max(1, X[c].notna().sum()))),
-                           float(self.weight_threshold),
-                           int(rng.integers(0, 2**31 - 1))).fit(X[c].to_numpy(np.float64))
-            for c in self.num_cols_]
+        self.normalizers_ = fit_columns([X[c].to_numpy(np.float64) for c in self.num_cols_],
+                                        int(self.max_clusters), float(self.weight_threshold),
+                                        list(rng.integers(0, 2**31 - 1, len(self.num_cols_))))
         modes = tuple(m.n_modes for m in self.normalizers_)
         return Layout(len(self.num_cols_), modes + tuple(len(c) for c in self.categories_),
                       mode_blocks=len(modes))

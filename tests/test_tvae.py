@@ -59,6 +59,30 @@ def test_mode_normalizer_round_trips_and_keeps_missing():
     np.testing.assert_allclose(m.inverse(alpha[inside], mode[inside]), x[inside], atol=1e-9)
 
 
+def test_diag_fit_is_rdts_full_covariance_fit():
+    from sklearn.mixture import BayesianGaussianMixture
+
+    x, _ = _bimodal(1500)
+    m = ModeNormalizer(random_state=3).fit(x)
+    full = BayesianGaussianMixture(n_components=10, weight_concentration_prior_type=
+                                   "dirichlet_process", weight_concentration_prior=0.001,
+                                   n_init=1, random_state=3).fit(x[:, None])
+    np.testing.assert_allclose(m.gm_.weights_, full.weights_, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(m.gm_.means_[:, 0], full.means_[:, 0], rtol=1e-7)
+    valid = full.weights_ > 0.005
+    np.testing.assert_allclose(m.stds_, np.sqrt(full.covariances_[valid, 0, 0]), rtol=1e-7)
+
+
+def test_fit_columns_in_threads_equals_one_by_one():
+    from imputebench.imputers._mode_norm import fit_columns
+
+    cols = [_bimodal(800, s)[0] for s in range(3)]
+    a = fit_columns(cols, 10, 0.005, [0, 1, 2], n_jobs=1)
+    b = fit_columns(cols, 10, 0.005, [0, 1, 2], n_jobs=3)
+    for u, v in zip(a, b, strict=True):
+        np.testing.assert_array_equal(u.means_, v.means_)
+
+
 def test_mode_normalizer_refuses_an_empty_column():
     with pytest.raises(ImputebenchError, match="no observed value"):
         ModeNormalizer().fit(np.array([np.nan, np.nan]))
