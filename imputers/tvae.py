@@ -155,5 +155,9 @@ class TVAEImputer(VAEImputer):
     def _step_loss(self, model, batch, generator):
         return model.tvae_loss(batch, generator, float(self.loss_factor))
 
+    def _description(self, model) -> str:
+        return ("TVAE: mode-specific normalisation, ReLU MLPs, N(0, I) prior, loss factor 2 "
+                "(Xu, Skoularidou, Cuesta-Infante & Veeramachaneni, NeurIPS 2019)")
+
     def _after_step(self, model) -> None:
         model.clamp_sigma()

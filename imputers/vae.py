@@ -214,6 +214,10 @@ class VAEImputer(Imputer):
     def _step_loss(self, model, batch, generator):
         return model.miwae_loss(batch, int(self.k_train), generator)
 
+    def _description(self, model) -> str:
+        """One line for the report: the model and its citation."""
+        return "vae with the " + model.prior.describe()
+
     def _after_step(self, model) -> None:
         """Called after every optimiser step (nothing for ``vae``)."""
 
@@ -288,6 +292,7 @@ class VAEImputer(Imputer):
         self.model_ = model
         self._seed_impute = int(seeds[2])
         self.diagnostics_ = {"prior": getattr(self, "prior", "standard"),
+                             "description": self._description(model),
                              "fit_seconds": self.history_["seconds"],
                              "epochs_run": self.history_["epochs_run"],
                              "best_epoch": self.history_["best_epoch"],

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from imputebench.benchmarks.report.figures import RenderedFigure, render_figures
 from imputebench.benchmarks.report.html import render_html
+from imputebench.benchmarks.report.latent import latent_section
 from imputebench.benchmarks.report.markdown import render_markdown
 from imputebench.benchmarks.report.published import compare
 from imputebench.benchmarks.report.tables import (
@@ -76,7 +77,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         metrics=infos, blocks=block_tables(rows, infos), ranks=average_ranks(rows, infos),
         runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
         problems=[r for r in rows if r.status != "ok"], published=published,
-        diagnostics=diagnostics_table(rows),
+        diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
     )
 
 

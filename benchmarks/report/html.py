@@ -11,6 +11,7 @@ import html
 import json
 from collections.abc import Sequence
 
+from imputebench.benchmarks.report import latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
@@ -149,6 +150,35 @@ def _diagnostics(data: ReportData) -> list[str]:
     body = [[_td(label)] + [_td(cells.get(n, MISSING)) for n in names] for label, cells in rows]
     return ['<h2 id="diagnostics">Imputer diagnostics</h2>', f"<p>{esc(DIAGNOSTICS_NOTE)}</p>",
             html_table(["imputer", *[esc(n) for n in names]], body)]
+
+
+def _as_float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _latent(data: ReportData) -> list[str]:
+    sec = data.latent
+    if not sec:
+        return []
+    out = ['<h2 id="latent">Latent models side by side</h2>', f"<p>{esc(latent.NOTE)}</p>"]
+    if sec.descriptions:
+        out.append("<ul>" + "".join(f"<li><strong>{esc(lb)}</strong>: {esc(d)}</li>"
+                                    for lb, d in sec.descriptions.items()) + "</ul>")
+    if sec.verdicts:
+        out.append("<p>Which wins where:</p><ul>"
+                   + "".join(f"<li>{esc(v)}</li>" for v in sec.verdicts) + "</ul>")
+    for b in sec.blocks:
+        rows = []
+        for label, cells in b.rows:
+            rows.append([_td(label)] + [num_td(cells[c], _as_float(cells[c]),
+                                               b.best.get(c) == label and bool(cells[c]))
+                                        for c in b.columns])
+        out += [f"<h3>{esc(b.title)}</h3>",
+                html_table(["imputer", *[esc(c) for c in b.columns]], rows)]
+    return out
 
 
 def _metrics(data: ReportData) -> list[str]:
@@ -315,15 +345,18 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
         The HTML text.
     """
     sections = ["metrics", "results", "ranks", "runtime"] if data.has_results else []
+    if data.has_results and data.latent:
+        sections.append("latent")
     sections += ["problems"] + (["figures"] if data.has_results else [])
     names = {"metrics": "Metrics", "results": "Results", "ranks": "Average rank",
-             "runtime": "Runtime", "problems": "Failures", "figures": "Figures"}
+             "runtime": "Runtime", "latent": "Latent models", "problems": "Failures",
+             "figures": "Figures"}
     nav = "<nav>" + "".join(f'<a href="#{s}">{names[s]}</a>' for s in sections) + "</nav>"
     body = _header(data)
     body.insert(2, nav)  # after the title and the counts
     if data.has_results:
         body += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
-                 + _diagnostics(data))
+                 + _latent(data) + _diagnostics(data))
     else:
         body += ['<h2 id="results">Results</h2>',
                  "<p>There are no results: no cell finished ok with a metric value.</p>"]

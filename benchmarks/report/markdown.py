@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from imputebench.benchmarks.report import latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.tables import (
@@ -196,6 +197,28 @@ def _diagnostics(data: ReportData) -> list[str]:
             + md_table(["imputer"] + [md_escape(n) for n in names], body))
 
 
+def _latent(data: ReportData) -> list[str]:
+    sec = data.latent
+    if not sec:
+        return []
+    out = ["## Latent models side by side", "", md_escape(latent.NOTE), ""]
+    if sec.descriptions:
+        out += [f"- **{md_escape(lb)}**: {md_escape(d)}" for lb, d in sec.descriptions.items()]
+        out.append("")
+    if sec.verdicts:
+        out += ["Which wins where:", ""] + [f"- {md_escape(v)}" for v in sec.verdicts] + [""]
+    for b in sec.blocks:
+        rows = []
+        for label, cells in b.rows:
+            rows.append([md_escape(label)] + [
+                (f"**{cells[c]}**" if b.best.get(c) == label and cells[c] else cells[c])
+                for c in b.columns])
+        out += [f"### {md_escape(b.title)}", ""]
+        out += md_table(["imputer", *[md_escape(c) for c in b.columns]], rows,
+                        ["l"] + ["r"] * len(b.columns))
+    return out
+
+
 def _problems(data: ReportData) -> list[str]:
     out = ["## Failed, skipped and timed-out cells", ""]
     if not data.problems:
@@ -253,7 +276,7 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     out = _header(data)
     if data.has_results:
         out += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
-                + _diagnostics(data))
+                + _latent(data) + _diagnostics(data))
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "
                 "value.", ""]

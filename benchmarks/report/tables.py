@@ -401,7 +401,7 @@ def diagnostics_table(rows: list[Row]) -> tuple[list[str], list[tuple[str, dict[
     per: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         for k, v in r.diagnostics.items():
-            if isinstance(v, bool):
+            if isinstance(v, bool) or k == "description":
                 continue
             if isinstance(v, int | float) and math.isfinite(v):
                 per[r.label][k].append(float(v))
@@ -462,6 +462,7 @@ class ReportData:
     problems: list[Row]
     published: list = field(default_factory=list)   # published.Comparison, when configured
     diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
+    latent: Any = None                               # latent.LatentSection
 
     @property
     def has_results(self) -> bool:
