@@ -4,7 +4,8 @@ Reads the table (CSV) and the job (JSON) named on the command line, fits ctgan's
 the job's architecture, batch size, epochs and device, and prints one JSON line of timings:
 ``fit_s`` (``TVAE.fit``), ``prep_s`` (from the call to the start of the first epoch: its
 ``DataTransformer`` and setup) and ``epoch_s`` (each epoch, timed by wrapping the ``tqdm``
-over epochs that ``TVAE.fit`` iterates; CUDA synchronised at each mark), and the versions.
+over epochs that ``TVAE.fit`` iterates; CUDA synchronised at each mark), the mean loss of
+each epoch and the versions.
 Never imports imputebench.
 """
 
@@ -54,7 +55,9 @@ def main(csv: str, job_json: str) -> None:
     mark()
     epochs = [b - a for a, b in zip(marks[1:-2], marks[2:-1], strict=True)]
     print(json.dumps({"prep_s": marks[1] - marks[0], "fit_s": marks[-1] - marks[0],
-                      "epoch_s": epochs, "data_dim": int(model.transformer.output_dimensions),
+                      "epoch_s": epochs,
+                      "epoch_loss": model.loss_values.groupby("Epoch")["Loss"].mean().tolist(),
+                      "data_dim": int(model.transformer.output_dimensions),
                       "ctgan": ctgan.__version__, "torch": torch.__version__,
                       "pandas": pd.__version__}))
 

@@ -21,15 +21,19 @@ loss factor 2, ``--epochs`` epochs, on ``--device``:
   ``history_["seconds"]`` is the training loop, the rest of ``fit`` its preprocessing.
 
 Reports per side: preprocessing seconds, training seconds per epoch, fit seconds per epoch
-(preprocessing included), and the ratios reference / ours. ``--threads N`` sets torch's CPU
-threads on both sides (on a shared machine, 1 avoids oversubscription). The sides alternate
-which goes first when ``--repeats`` > 1; medians are reported.
+(preprocessing included), the mean training loss of each epoch (ours without the constant
+``0.5 log(2 pi)`` per numeric cell that ctgan's loss leaves out: the two curves should fall
+alike, which checks that both sides fit the same model), and the ratios reference / ours.
+``--threads N`` sets torch's CPU threads on both sides (on a shared machine, 1 avoids
+oversubscription). The sides alternate which goes first when ``--repeats`` > 1; medians are
+reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -75,7 +79,10 @@ def ours(df, args) -> dict:
     imp.fit(df)
     fit = time.perf_counter() - t
     train = imp.history_["seconds"]
+    # our Gaussian log-density keeps 0.5 log(2 pi) per numeric cell; ctgan's loss drops it
+    const = imp.loss_factor * 0.5 * math.log(2 * math.pi) * len(imp.num_cols_)
     return {"prep_s": fit - train, "fit_s": fit, "train_s": train,
+            "epoch_loss": [v - const for v in imp.history_["train_loss"]],
             "epochs": imp.history_["epochs_run"], "device": imp.device_}
 
 
@@ -143,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
                 res = ours(df, args) if side == "ours" else reference(df, args, csv)
                 results[side].append(res)
                 print(f"{side:9s} fit {res['fit_s']:8.2f} s  preprocessing {res['prep_s']:6.2f}"
-                      f" s  training {res['train_s'] / res['epochs']:7.3f} s/epoch", flush=True)
+                      f" s  training {res['train_s'] / res['epochs']:7.3f} s/epoch  loss by "
+                      f"epoch {', '.join(f'{v:.2f}' for v in res['epoch_loss'])}", flush=True)
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": platform.platform(), "cpus": os.cpu_count(), "device": args.device,
               "rows": len(df), "columns": df.shape[1], "epochs": args.epochs,
