@@ -53,15 +53,19 @@ class Layout:
 @dataclass
 class Batch:
     """Encoded rows on the device: numeric values (0 where missing) and their mask, category
-    codes (0 where missing) and their mask (masks as float 0/1)."""
+    codes (0 where missing) and their mask (masks as float 0/1); ``inp``, when set, is the
+    encoder's input for these rows, built once (``TabularVAE.with_inputs``) so a training step
+    gathers one matrix instead of building one-hot blocks."""
 
     x_num: torch.Tensor
     m_num: torch.Tensor
     codes: torch.Tensor
     m_cat: torch.Tensor
+    inp: torch.Tensor | None = None
 
     def rows(self, idx) -> Batch:
-        return Batch(self.x_num[idx], self.m_num[idx], self.codes[idx], self.m_cat[idx])
+        return Batch(self.x_num[idx], self.m_num[idx], self.codes[idx], self.m_cat[idx],
+                     None if self.inp is None else self.inp[idx])
 
     def with_masks(self, m_num: torch.Tensor, m_cat: torch.Tensor) -> Batch:
         return Batch(self.x_num * m_num, m_num, self.codes * m_cat.long(), m_cat)
@@ -111,10 +115,17 @@ class TabularVAE(nn.Module):
 
     # ------------------------------------------------------------------ pieces
     def inputs(self, b: Batch) -> torch.Tensor:
+        if b.inp is not None:
+            return b.inp
         onehot = [nn.functional.one_hot(b.codes[:, j], k).to(b.x_num.dtype) * b.m_cat[:, [j]]
                   for j, k in enumerate(self.layout.cat_sizes)]
         return torch.cat([b.x_num * b.m_num, *onehot, b.m_num,
                           b.m_cat[:, self.layout.mode_blocks:]], dim=1)
+
+    def with_inputs(self, b: Batch) -> Batch:
+        """``b`` with its encoder input built once and kept."""
+        with torch.no_grad():
+            return Batch(b.x_num, b.m_num, b.codes, b.m_cat, self.inputs(b))
 
     def encode(self, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.encoder(inp).float()

@@ -250,7 +250,7 @@ class VAEImputer(Imputer):
         m_num, m_cat = self._cell_masks(cells & ~val)
         m_num_t = torch.as_tensor(m_num, dtype=torch.float32, device=self.device_)
         m_cat_t = torch.as_tensor(m_cat, dtype=torch.float32, device=self.device_)
-        train = full.with_masks(m_num_t, m_cat_t)
+        train = model.with_inputs(full.with_masks(m_num_t, m_cat_t))
         if hasattr(model.prior, "init_pseudo_inputs"):
             pick = torch.as_tensor(rng.permutation(len(X)), device=self.device_)
             model.prior.init_pseudo_inputs(model.inputs(train.rows(pick)), generator=torch_rng)
