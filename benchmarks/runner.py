@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -116,6 +117,10 @@ def run_local(tasks: list[Task], metrics, n_draws, timeout, workers: int = 2,
     ctx = _context(start_method)
     pending = list(reversed(tasks))
     running: dict = {}  # sentinel -> (process, conn, task, started)
+    # SIGTERM (e.g. `kill`) ends the run through the `finally` below, which kills the workers;
+    # by default it would end this process at once and leave them running, orphaned
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if on_main else None
     try:
         while pending or running:
             while pending and len(running) < workers:
@@ -153,6 +158,12 @@ def run_local(tasks: list[Task], metrics, n_draws, timeout, workers: int = 2,
             proc.kill()
             proc.join(5)
             conn.close()
+        if on_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 EXECUTORS: dict[str, Callable] = {"inprocess": run_inprocess, "local": run_local}

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from imputebench.benchmarks.config import load_config
 from imputebench.benchmarks.journal import Journal
 from imputebench.benchmarks.runner import plan, run_benchmark
@@ -69,3 +71,73 @@ def test_killed_run_resumes_without_recomputing(tmp_path):
     run_benchmark(load_config(cfg_path), fresh, executor="inprocess", progress=False)
     want = {r["key"]: r["metrics"] for r in Journal(fresh).records()}
     assert {r["key"]: r["metrics"] for r in records} == want
+
+
+SLOW = """
+name = "slow"
+repetitions = 2
+metrics = ["rmse_minmax"]
+timeout = 600
+[[datasets]]
+name = "synthetic"
+params = { n_rows = 2000 }
+[[masks]]
+mechanism = "mcar"
+rate = 0.3
+[[imputers]]
+name = "vae"
+params = { epochs = 100000, patience = 100000, device = "cpu" }
+"""
+
+
+def _descendants(pid: int) -> set[int]:
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parent[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    out, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parent.items() if pp in frontier} - out
+        out |= frontier
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_to_the_driver_leaves_no_worker_running(tmp_path):
+    pytest.importorskip("torch")
+    cfg_path = tmp_path / "slow.toml"
+    cfg_path.write_text(SLOW)
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
+    proc = subprocess.Popen(_cmd(cfg_path, tmp_path / "j.jsonl"), env=env,
+                            start_new_session=True)
+    kids: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(kids) < 3:   # tracker, fork server, worker
+            time.sleep(0.2)
+            kids = _descendants(proc.pid)
+        assert len(kids) >= 2, "no worker started"
+        time.sleep(1.0)                                          # the worker is inside the cell
+        kids = _descendants(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10     # the cell would run for hours
+        while time.monotonic() < deadline and any(_alive(k) for k in kids):
+            time.sleep(0.2)
+        assert [k for k in kids if _alive(k)] == []
+    finally:  # never leave a process behind, even when the test fails
+        for pid in [proc.pid, *kids]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
