@@ -12,9 +12,11 @@ from imputebench.imputers.vae import VAEImputer
 
 @register_imputer
 class TVAEImputer(VAEImputer):
-    """TVAE, the tabular VAE of Xu, Skoularidou, Cuesta-Infante & Veeramachaneni (2019), as an
-    imputer. (The acronym is shared by another model: the triplet-loss VAE of Ishfaq, Hoogi &
-    Rubin 2018, which is ``vae`` with a triplet loss, not this one.)
+    """TVAE (Xu et al. 2019) trained on incomplete rows; imputes by importance sampling.
+
+    TVAE is the tabular VAE of Xu, Skoularidou, Cuesta-Infante & Veeramachaneni (2019). (The
+    acronym is shared by another model: the triplet-loss VAE of Ishfaq, Hoogi & Rubin 2018,
+    which is ``vae`` with a triplet loss, not this one.)
 
     **As the paper and its code (sdv-dev/CTGAN's ``TVAE``).** Each numeric column is
     mode-normalised (``_mode_norm``: a Dirichlet-process Bayesian GMM with at most
