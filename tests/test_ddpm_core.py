@@ -1,0 +1,116 @@
+"""Known answers for TabDDPM's diffusion processes (``imputers/_ddpm_core.py``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from imputebench.imputers import _ddpm_core as dc  # noqa: E402
+
+T = 100
+
+
+@pytest.fixture(scope="module")
+def sched():
+    return dc.Schedule.cosine(T)
+
+
+def test_cosine_schedule(sched):
+    b = dc.cosine_betas(T)
+    f = lambda u: math.cos((u + 0.008) / 1.008 * math.pi / 2) ** 2  # noqa: E731
+    assert float(b[10]) == pytest.approx(1 - f(11 / T) / f(10 / T), rel=1e-12)
+    assert float(b.max()) <= 0.999 and float(b.min()) > 0
+    # abar_t = f((t + 1) / T) / f(0) while no beta is capped
+    assert float(sched.abar[49]) == pytest.approx(f(50 / T) / f(0), rel=1e-5)
+    assert float(sched.abar[-1]) < 1e-4 and float(sched.abar_prev[0]) == 1.0
+
+
+def test_gaussian_forward_and_posterior_by_monte_carlo(sched):
+    g = torch.Generator().manual_seed(0)
+    n, t = 400_000, 30
+    x0 = torch.full((n, 1), 1.5)
+    tt = torch.full((n,), t)
+    prev = dc.gaussian_q_sample(sched, x0, tt - 1, torch.randn(n, 1, generator=g))
+    a = sched.alphas[t]
+    xt = a.sqrt() * prev + (1 - a).sqrt() * torch.randn(n, 1, generator=g)
+    # x_t | x_0 has the closed form of gaussian_q_sample
+    assert float(xt.mean()) == pytest.approx(float(sched.abar[t].sqrt() * 1.5), abs=5e-3)
+    assert float(xt.var()) == pytest.approx(float(1 - sched.abar[t]), rel=1e-2)
+    # E[x_{t-1} | x_t, x_0] is linear in x_t: regression recovers the posterior mean and var
+    X = np.c_[np.ones(n), xt.numpy().ravel()]
+    coef, *_ = np.linalg.lstsq(X, prev.numpy().ravel(), rcond=None)
+    want = dc.gaussian_posterior_mean(sched, torch.tensor([[1.5], [1.5]]),
+                                      torch.tensor([[0.0], [1.0]]), torch.tensor([t, t]))
+    assert coef[0] == pytest.approx(float(want[0]), abs=5e-3)
+    assert coef[0] + coef[1] == pytest.approx(float(want[1]), abs=5e-3)
+    resid = prev.numpy().ravel() - X @ coef
+    assert resid.var() == pytest.approx(float(dc.gaussian_posterior_var(sched, t)), rel=2e-2)
+
+
+def test_reverse_step_with_the_true_noise_inverts_the_mean(sched):
+    x0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    eps = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    t = torch.tensor([0, 1, 10, 50, 99])
+    xt = dc.gaussian_q_sample(sched, x0, t, eps)
+    torch.testing.assert_close(dc.x0_from_eps(sched, xt, t, eps), x0, atol=2e-3, rtol=1e-3)
+    step = dc.gaussian_p_sample(sched, xt, t, eps, torch.zeros(5, 3))
+    torch.testing.assert_close(step, dc.gaussian_posterior_mean(sched, x0, xt, t), atol=2e-3,
+                               rtol=1e-3)
+    # at t = 0 no noise is added; at t > 0 the noise has sd sqrt(beta_t)
+    noisy = dc.gaussian_p_sample(sched, xt, t, eps, torch.ones(5, 3))
+    torch.testing.assert_close(noisy - step, sched.betas[t].sqrt()[:, None].expand(5, 3)
+                               * (t > 0)[:, None])
+
+
+def _transition(alpha: float, k: int) -> np.ndarray:
+    return alpha * np.eye(k) + (1 - alpha) / k * np.ones((k, k))
+
+
+def test_multinomial_marginal_is_the_product_of_transitions(sched):
+    cats = dc.Categories((3, 5))
+    codes = torch.tensor([[2, 4]])
+    log_x0 = cats.log_onehot(codes)
+    t = 7
+    got = dc.cat_q_pred(sched, cats, log_x0, torch.tensor([t])).exp()[0]
+    for j, (k, c) in enumerate(((3, 2), (5, 4))):
+        p = np.eye(k)[c]
+        for s in range(t + 1):
+            p = _transition(float(sched.alphas[s]), k) @ p
+        np.testing.assert_allclose(got[j, :k].numpy(), p, rtol=1e-4)
+        assert float(got[j, k:].sum()) == 0.0                    # padding stays at zero
+
+
+def test_multinomial_posterior_is_bayes(sched):
+    cats = dc.Categories((4,))
+    k, t = 4, 12
+    log_x0 = cats.log_onehot(torch.tensor([[1]]))
+    log_xt = cats.log_onehot(torch.tensor([[3]]))
+    got = dc.cat_q_posterior(sched, cats, log_x0, log_xt, torch.tensor([t])).exp()[0, 0]
+    prior = np.eye(k)[1]
+    for s in range(t):                                           # q(x_{t-1} | x_0)
+        prior = _transition(float(sched.alphas[s]), k) @ prior
+    like = _transition(float(sched.alphas[t]), k)[3]             # q(x_t = 3 | x_{t-1})
+    want = prior * like / (prior * like).sum()
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-4)
+    # at t = 0 the posterior is x_0 itself
+    at0 = dc.cat_q_posterior(sched, cats, log_x0, log_xt, torch.tensor([0])).exp()[0, 0]
+    np.testing.assert_allclose(at0.numpy(), np.eye(k)[1], atol=1e-6)
+
+
+def test_gumbel_sampling_and_kl(sched):
+    cats = dc.Categories((2, 3))
+    logits = torch.tensor([[[0.0, math.log(3.0), 0.0], [0.0, 0.0, math.log(2.0)]]])
+    log_p = cats.normalize(logits).expand(20000, 2, 3)
+    draws = cats.sample(log_p, torch.Generator().manual_seed(0))
+    assert (draws[:, 0] < 2).all()                               # never a padded category
+    assert float((draws[:, 0] == 1).float().mean()) == pytest.approx(0.75, abs=0.01)
+    assert float((draws[:, 1] == 2).float().mean()) == pytest.approx(0.5, abs=0.01)
+    kl = dc.cat_kl(cats, log_p[:1], log_p[:1])
+    torch.testing.assert_close(kl, torch.zeros(1, 2))
+    uniform = cats.normalize(torch.zeros(1, 2, 3))
+    want = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
+    assert float(dc.cat_kl(cats, log_p[:1], uniform)[0, 0]) == pytest.approx(want, rel=1e-5)
