@@ -114,3 +114,63 @@ def test_gumbel_sampling_and_kl(sched):
     uniform = cats.normalize(torch.zeros(1, 2, 3))
     want = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
     assert float(dc.cat_kl(cats, log_p[:1], uniform)[0, 0]) == pytest.approx(want, rel=1e-5)
+
+
+# ---------------------------------------------------------------------- denoiser and loss
+from imputebench.imputers._ddpm_model import TabDiffusion, timestep_embedding  # noqa: E402
+
+
+def test_timestep_embedding():
+    e = timestep_embedding(torch.tensor([0, 3]), 8)
+    torch.testing.assert_close(e[0], torch.tensor([1.0, 1, 1, 1, 0, 0, 0, 0]))
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(4) / 4)
+    torch.testing.assert_close(e[1, :4], torch.cos(3 * freqs))
+    torch.testing.assert_close(e[1, 4:], torch.sin(3 * freqs))
+
+
+def _toy(n=512, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, generator=g)
+    x_num = torch.cat([x, 0.9 * x + 0.3 * torch.randn(n, 1, generator=g)], dim=1)
+    codes = torch.stack([(x[:, 0] > 0).long(), torch.randint(0, 3, (n,), generator=g)], dim=1)
+    return x_num, codes
+
+
+def test_loss_counts_observed_cells_only():
+    model = TabDiffusion(2, (2, 3), (32, 32), n_steps=20,
+                         generator=torch.Generator().manual_seed(0))
+    x_num, codes = _toy(64)
+    m_num = (torch.rand(64, 2, generator=torch.Generator().manual_seed(1)) > 0.3).float()
+    m_cat = (torch.rand(64, 2, generator=torch.Generator().manual_seed(2)) > 0.3).float()
+    a = model.loss(x_num, m_num, codes, m_cat, torch.Generator().manual_seed(5)).detach()
+    other_num = x_num + 7.0 * (1 - m_num)
+    other_codes = torch.where(m_cat > 0, codes, (codes + 1) % 2)
+    b = model.loss(other_num, m_num, other_codes, m_cat,
+                   torch.Generator().manual_seed(5)).detach()
+    assert float(a) == float(b) and math.isfinite(float(a))
+
+
+def test_training_lowers_the_loss_and_moves_with_the_module():
+    gen = torch.Generator().manual_seed(0)
+    model = TabDiffusion(2, (2, 3), (64, 64), n_steps=50, generator=gen)
+    x_num, codes = _toy(1024)
+    ones_n, ones_c = torch.ones_like(x_num), torch.ones(codes.shape)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+
+    def avg_loss(seed):
+        with torch.no_grad():
+            return float(np.mean([float(model.loss(x_num, ones_n, codes, ones_c,
+                                                   torch.Generator().manual_seed(seed + i)))
+                                  for i in range(20)]))
+
+    before = avg_loss(100)
+    for _ in range(300):
+        idx = torch.randint(0, 1024, (256,), generator=gen)
+        loss = model.loss(x_num[idx], ones_n[idx], codes[idx], ones_c[idx], gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = avg_loss(100)
+    assert after < 0.8 * before
+    model.to(torch.float64)
+    assert model.sched.betas.dtype == torch.float64 and model.cats.real.dtype == torch.bool
