@@ -174,3 +174,96 @@ def test_training_lowers_the_loss_and_moves_with_the_module():
     assert after < 0.8 * before
     model.to(torch.float64)
     assert model.sched.betas.dtype == torch.float64 and model.cats.real.dtype == torch.bool
+
+
+# ---------------------------------------------------------------------- sampling and RePaint
+from imputebench.imputers._ddpm_sample import jump_schedule, sample  # noqa: E402
+
+
+def test_jump_schedule_counts():
+    levels = jump_schedule(100, 10, 10)
+    steps = list(zip(levels[:-1], levels[1:], strict=True))
+    assert levels[0] == 99 and levels[-1] == -1
+    assert all(abs(a - b) == 1 for a, b in steps)
+    assert sum(b < a for a, b in steps) == 910 and sum(b > a for a, b in steps) == 810
+    assert jump_schedule(5, 10, 10) == [4, 3, 2, 1, 0, -1]
+    assert jump_schedule(20, 5, 1) == list(range(19, -2, -1))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    gen = torch.Generator().manual_seed(0)
+    model = TabDiffusion(2, (2, 3), (96, 96), n_steps=40, generator=gen)
+    x_num, codes = _toy(4000)
+    ones_n, ones_c = torch.ones_like(x_num), torch.ones(codes.shape)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    for _ in range(1000):
+        idx = torch.randint(0, 4000, (256,), generator=gen)
+        loss = model.loss(x_num[idx], ones_n[idx], codes[idx], ones_c[idx], gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def test_observed_cells_come_back_unchanged(trained):
+    x_num, codes = _toy(50, seed=3)
+    x, c = sample(trained, x_num, torch.ones_like(x_num), codes, torch.ones(codes.shape),
+                  torch.Generator().manual_seed(0), jump=5, resample=2)
+    torch.testing.assert_close(x, x_num)
+    assert torch.equal(c, codes)
+
+
+def test_repaint_conditions_on_the_observed_cells(trained):
+    x_num, codes = _toy(600, seed=4)
+    m_num = torch.tensor([[1.0, 0.0]]).expand(600, 2)             # x2 and the sign hidden
+    m_cat = torch.tensor([[0.0, 1.0]]).expand(600, 2)
+    x, c = sample(trained, x_num * m_num, m_num, codes * m_cat.long(), m_cat,
+                  torch.Generator().manual_seed(1), jump=5, resample=3)
+    x1, x2 = x_num[:, 0], x[:, 1]
+    assert float(torch.corrcoef(torch.stack([x1, x2]))[0, 1]) > 0.8   # true: 0.95
+    assert float(((x2 - 0.9 * x1) ** 2).mean().sqrt()) < 0.6         # noise sd 0.3
+    assert float((c[:, 0] == (x1 > 0).long()).float().mean()) > 0.85  # sign of x1
+
+
+class GaussianOracle:
+    """The exact noise predictor for data x0 ~ N(mu, cov): E[eps | x_t] =
+    sqrt(1 - abar) (abar cov + (1 - abar) I)^-1 (x_t - sqrt(abar) mu)."""
+
+    n_cat = 0
+
+    def __init__(self, mu, cov, n_steps):
+        self.mu, self.cov = torch.tensor(mu), torch.tensor(cov)
+        self.sched, self.cats = dc.Schedule.cosine(n_steps), dc.Categories(())
+        self.n_steps = n_steps
+
+    def predict(self, x, log_c, t):
+        ab = self.sched.abar[t][:, None, None]
+        cov_t = ab * self.cov + (1 - ab) * torch.eye(len(self.mu))
+        r = x - ab[:, :, 0].sqrt() * self.mu
+        return (1 - ab[:, :, 0]).sqrt() * torch.linalg.solve(cov_t, r.unsqueeze(-1))[..., 0], None
+
+
+def test_ancestral_sampling_with_the_exact_denoiser_draws_the_data_law():
+    oracle = GaussianOracle([2.0, -1.0], [[0.25, 0.0], [0.0, 1.0]], 100)
+    zeros = torch.zeros(8000, 2)
+    x, _ = sample(oracle, zeros, zeros, torch.zeros(8000, 0, dtype=torch.long),
+                  torch.zeros(8000, 0), torch.Generator().manual_seed(0), resample=1)
+    torch.testing.assert_close(x.mean(0), torch.tensor([2.0, -1.0]), atol=0.04, rtol=0)
+    torch.testing.assert_close(x.std(0), torch.tensor([0.5, 1.0]), atol=0.04, rtol=0)
+
+
+def test_repaint_with_the_exact_denoiser_draws_the_conditional_law():
+    rho = 0.8
+    oracle = GaussianOracle([0.0, 0.0], [[1.0, rho], [rho, 1.0]], 50)
+    n = 2000
+    x1 = torch.linspace(-2, 2, n)
+    x0 = torch.stack([x1, torch.zeros(n)], dim=1)
+    m = torch.tensor([[1.0, 0.0]]).expand(n, 2)
+    x, _ = sample(oracle, x0, m, torch.zeros(n, 0, dtype=torch.long), torch.zeros(n, 0),
+                  torch.Generator().manual_seed(1), jump=5, resample=10)
+    resid = (x[:, 1] - rho * x1) / (1 - rho**2) ** 0.5   # N(0, 1) under the exact conditional
+    assert abs(float(resid.mean())) < 0.1
+    assert 0.85 < float(resid.std()) < 1.15
+    slope = float(torch.linalg.lstsq(x1[:, None], x[:, 1:]).solution[0, 0])
+    assert slope == pytest.approx(rho, abs=0.08)
