@@ -66,6 +66,14 @@ def make_optimizer(params, cfg: TrainConfig, device: torch.device | str) -> torc
     return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
 
 
+def make_adamw(params, lr: float, weight_decay: float, device: torch.device | str
+               ) -> torch.optim.AdamW:
+    """AdamW, fused on CUDA, foreach on the CPU."""
+    if torch.device(device).type == "cuda":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
+
+
 def fit(module: torch.nn.Module, step_loss: Callable[[torch.Tensor], torch.Tensor],
         n_rows: int, cfg: TrainConfig, generator: torch.Generator,
         validate: Callable[[], float] | None = None,
