@@ -124,7 +124,28 @@ class Imputer(BaseEstimator, TransformerMixin):
             raise RuntimeError(f"{self.name}._sample returned {len(draws)} draws, not {n_draws}")
         return [self._finalize(X, d) for d in draws]
 
+    def sample_rows(self, n: int, random_state=None) -> pd.DataFrame:
+        """``n`` whole new rows from the fitted model (imputers with the ``generates``
+        capability): the fitted columns, dtypes and categories, no NaN, seeded."""
+        if not hasattr(self, "columns_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        if not self.capabilities.generates:
+            raise ImputebenchError(f"{self.name} does not generate rows (no 'generates' "
+                                   "capability)")
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ImputebenchError(f"sample_rows: n must be a positive integer, got {n!r}")
+        blank = pd.DataFrame({c: (pd.Series(pd.Categorical([None] * int(n), dtype=t))
+                                  if isinstance(t, pd.CategoricalDtype)
+                                  else pd.Series(np.full(int(n), np.nan)))
+                              for c, t in self.dtypes_.items()})
+        out = self._sample_rows(int(n), _rng(random_state))
+        if isinstance(out, pd.DataFrame):
+            out = out.reset_index(drop=True)
+        return self._finalize(blank, out)
+
     # ---------------------------------------------------------------- for subclasses
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        raise NotImplementedError
     def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
         raise NotImplementedError
 

@@ -137,6 +137,34 @@ def check_sample_contract(name: str, imputer: Imputer) -> None:
         assert not _same(draws[0], draws[1]), "a stochastic imputer gave identical draws"
 
 
+def check_sample_rows(name: str, imputer: Imputer) -> None:
+    """Generators (capability ``generates``): ``sample_rows`` gives n complete rows with the
+    fitted columns and categories, seeded; others refuse it with a clear error."""
+    X, _ = _hidden(_table(imputer))
+    imputer.fit(X)
+    if not imputer.capabilities.generates:
+        try:
+            imputer.sample_rows(5)
+        except ImputebenchError:
+            return
+        raise AssertionError("sample_rows must refuse without the 'generates' capability")
+    rows = imputer.sample_rows(25, random_state=0)
+    assert isinstance(rows, pd.DataFrame) and rows.shape == (25, X.shape[1]), \
+        "sample_rows(25) must return 25 rows of the fitted columns"
+    assert list(rows.columns) == list(X.columns), "sample_rows changed the columns"
+    assert not rows.isna().to_numpy().any(), "sample_rows left NaN"
+    for col in X.columns:
+        if isinstance(X[col].dtype, pd.CategoricalDtype):
+            assert rows[col].cat.categories.equals(X[col].cat.categories), \
+                f"sample_rows changed the categories of {col!r}"
+        else:
+            assert rows[col].dtype == np.float64, f"sample_rows changed the dtype of {col!r}"
+    assert _same(rows, imputer.sample_rows(25, random_state=0)), \
+        "sample_rows with the same random_state must give the same rows"
+    assert not _same(rows, imputer.sample_rows(25, random_state=1)), \
+        "sample_rows with another random_state gave the same rows"
+
+
 def check_complete_input_passthrough(name: str, imputer: Imputer) -> None:
     full = _table(imputer)
     X, _ = _hidden(full)
@@ -229,6 +257,7 @@ ALL_CHECKS: tuple[Callable[[str, Imputer], None], ...] = (
     check_transform_deterministic,
     check_fit_reproducible,
     check_sample_contract,
+    check_sample_rows,
     check_complete_input_passthrough,
     check_fully_missing_row,
     check_constant_column,

@@ -38,6 +38,9 @@ class TabDDPMImputer(Imputer):
     ``n_draws_impute`` draws (numeric, on the original scale) and takes the most frequent
     category (ties: the first category); ``sample`` returns the draws themselves.
 
+    **New rows** (``sample_rows``, the paper's use): plain ancestral sampling from noise, all
+    cells unconditioned.
+
     Deviations from the paper: the target is an ordinary column, not a class condition (it can
     be missing too); no EMA; the batch is at most the number of rows.
 
@@ -54,7 +57,7 @@ class TabDDPMImputer(Imputer):
     """
 
     name = "tabddpm"
-    capabilities = Capabilities(categorical=True, stochastic=True, torch=True)
+    capabilities = Capabilities(categorical=True, stochastic=True, torch=True, generates=True)
     fast_params = {"widths": (32, 32), "n_steps": 8, "train_steps": 40, "batch_size": 64,
                    "jump": 2, "resample": 2, "n_draws_impute": 2, "device": "cpu",
                    "random_state": 0}
@@ -218,3 +221,29 @@ class TabDDPMImputer(Imputer):
                                                     categories=self.categories_[j])
             out.append(df)
         return out
+
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        from imputebench.imputers import _torch_train as tt
+        from imputebench.imputers._ddpm_sample import sample
+
+        torch = import_torch("tabddpm")
+        g = tt.generator_for(int(rng.integers(0, 2**31 - 1)), self.device_)
+        dev, n_num, n_cat = self.device_, len(self.num_cols_), len(self.cat_cols_)
+        nums, cats = [], []
+        for s in range(0, n, 8192):
+            k = min(8192, n - s)
+            zn = torch.zeros(k, n_num, device=dev)
+            zc = torch.zeros(k, n_cat, device=dev)
+            with tt.autocast(dev):
+                xn, xc = sample(self.model_, zn, zn, zc.long(), zc, g, resample=1)
+            nums.append(xn.float().cpu().numpy())
+            cats.append(xc.cpu().numpy())
+        num, codes = np.concatenate(nums).astype(np.float64), np.concatenate(cats)
+        out = {}
+        if n_num:
+            num = self.quantile_.inverse_transform(num)
+        for j, col in enumerate(self.num_cols_):
+            out[col] = num[:, j]
+        for j, col in enumerate(self.cat_cols_):
+            out[col] = pd.Categorical.from_codes(codes[:, j], categories=self.categories_[j])
+        return pd.DataFrame(out)[self.columns_]

@@ -67,6 +67,19 @@ def test_draws_spread_like_the_conditional(fitted):
     assert all(a.equals(b) for a, b in zip(draws, again, strict=True))
 
 
+def test_new_rows_keep_the_dependence(fitted):
+    df, _, _, _, imp = fitted
+    rows = imp.sample_rows(1500, random_state=0)
+    assert rows.shape == df.shape and not rows.isna().any().any()
+    from scipy.stats import spearmanr
+
+    assert spearmanr(rows["x"], rows["y"]).statistic > 0.6          # data: 0.79
+    agree = np.mean((rows["x"] > 0).to_numpy() == (rows["g"] == "pos").to_numpy())
+    assert agree > 0.75                                             # data: 1
+    q = np.quantile(rows["x"], [0.25, 0.5, 0.75])
+    assert abs(q[1]) < 0.25 and 0.9 < q[2] - q[0] < 1.8              # N(0, 1): 0, 1.35
+
+
 def test_bad_parameters_are_refused():
     _, hidden, _, _ = _table(100)
     for params in ({"widths": []}, {"n_steps": 0}, {"train_steps": 1.5}, {"lr": 0},
