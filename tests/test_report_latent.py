@@ -74,3 +74,17 @@ def test_absent_without_latent_models(tmp_path):
     assert not build_report_data(plain).latent
     md = render_report(plain, tmp_path)["markdown"].read_text()
     assert "Latent models" not in md
+
+
+def test_long_labels_are_shortened_when_unambiguous():
+    recs = _records()
+    for r in recs:
+        if r["imputer"] == "vae":
+            r["label"] = r["label"].replace("vae(", "vae(epochs=25, ")
+    sec = build_report_data(recs).latent
+    assert [lb for lb, _ in sec.blocks[0].rows] == ["vae(prior=mog)", "vae(prior=standard)",
+                                                   "mean"]
+    # two labels that would shorten to the same name keep their full labels
+    twin = dict(recs[0], label="mean(k=2)", key="twin")
+    sec = build_report_data([*recs, twin]).latent
+    assert "vae(epochs=25, prior=mog)" in [lb for lb, _ in sec.blocks[0].rows]

@@ -54,12 +54,27 @@ def _is_latent(r: Row) -> bool:
     return isinstance(r.diagnostics.get("prior"), str)
 
 
+def _short_labels(ok: list[Row]) -> dict[str, str]:
+    """``vae(prior=...)`` / the bare imputer name when that names one label unambiguously
+    (the other parameters are then the same for all and the config shows them)."""
+    short: dict[str, str] = {}
+    for r in ok:
+        name = r.label.split("(")[0]
+        prior = r.diagnostics.get("prior") if name == "vae" else None
+        short[r.label] = f"{name}(prior={prior})" if isinstance(prior, str) else name
+    if len(set(short.values())) < len(short):
+        return {lb: lb for lb in short}
+    return short
+
+
 def latent_section(rows: list[Row], infos: dict[str, MetricInfo]) -> LatentSection:
     """Build the section from the report's rows (empty when no latent model finished)."""
     ok = [r for r in rows if r.status == "ok"]
-    latent = sorted({r.label for r in ok if _is_latent(r)})
-    if not latent:
+    if not any(_is_latent(r) for r in ok):
         return LatentSection()
+    short = _short_labels(ok)
+    ok = [Row(**{**r.__dict__, "label": short[r.label]}) for r in ok]
+    latent = sorted({r.label for r in ok if _is_latent(r)})
     sec = LatentSection()
     for r in ok:
         if r.label in latent and isinstance(r.diagnostics.get("description"), str):
@@ -117,7 +132,7 @@ def latent_section(rows: list[Row], infos: dict[str, MetricInfo]) -> LatentSecti
         winners = sorted(((lb, ts) for (mm, lb), ts in wins.items() if mm == m),
                          key=lambda x: -len(x[1]))
         if winners:
-            parts = "; ".join(f"{lb} on {len(ts)} ({', '.join(ts)})" for lb, ts in winners)
+            parts = "; ".join(f"{lb} on {len(ts)} ({' / '.join(ts)})" for lb, ts in winners)
             sec.verdicts.append(f"{m}: the best latent model is {parts}.")
     for lb in latent:
         parts = [f"on {m} in {sum(f)} of {len(f)}" for m in ("rmse_zscore", "pmse")
