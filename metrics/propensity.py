@@ -133,12 +133,14 @@ def design_rank(x: np.ndarray) -> int:
 
 
 def logistic_fit(x: np.ndarray, y: np.ndarray, C: float = 1e6, max_iter: int = 25,
-                 tol: float = 1e-7) -> np.ndarray:
+                 tol: float = 1e-12) -> np.ndarray:
     """In-sample probabilities of a logistic regression with intercept, fitted by Newton's
     method (IRLS) with backtracking, ridge ``1 / (2C)`` on the slopes (C = 1e6: effectively the
     unpenalized MLE of the papers, kept finite when the sides are separable).
 
-    Stops when the penalized log-loss improves by less than ``tol`` relative, or after
+    Stops when the Newton decrement or the penalized log-loss's improvement falls below
+    ``tol`` relative to the loss (the optimum to float64 precision, so that runs whose float32
+    Hessians round differently, e.g. in another process, agree to about 1e-12), or after
     ``max_iter`` steps: on separable tables the MLE is at infinity and the probabilities are
     then already within about 1e-3 of 0 / 1, which is the answer pMSE needs.
     """
@@ -188,7 +190,8 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, C: float = 1e6, max_iter: int = 2
                 break
             t *= 0.5
         beta, f_old, f = new, f, f_new
-        if f_old - f <= tol * max(1.0, abs(f)):
+        scale = tol * max(1.0, abs(f))
+        if 0.5 * slope <= scale or f_old - f <= scale:
             break
     return expit(eta_of(beta))
 

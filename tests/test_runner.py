@@ -88,12 +88,24 @@ def _metrics_by_key(path):
     return {r["key"]: (r["status"], r.get("metrics")) for r in Journal(path).records()}
 
 
+def _close(a, b, rel=1e-9) -> bool:
+    """Equal structures, floats to ``rel``: iterative fits whose BLAS rounding depends on the
+    process (pMSE's float32 Hessian) agree to about 1e-12, not always to the bit."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], rel) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_close(x, y, rel) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or abs(a - b) <= rel * max(abs(a), abs(b))
+    return a == b
+
+
 def test_serial_and_parallel_runs_agree_and_resume(tmp_path):
     cfg = load_config("smoke")
     s1 = run_benchmark(cfg, tmp_path / "a.jsonl", executor="inprocess", progress=False)
     s2 = run_benchmark(cfg, tmp_path / "b.jsonl", executor="local", workers=2, progress=False)
     assert s1.ran == s2.ran == len(plan(cfg)) and s1.failed == s2.failed == 0
-    assert _metrics_by_key(tmp_path / "a.jsonl") == _metrics_by_key(tmp_path / "b.jsonl")
+    assert _close(_metrics_by_key(tmp_path / "a.jsonl"), _metrics_by_key(tmp_path / "b.jsonl"))
     again = run_benchmark(cfg, tmp_path / "b.jsonl", executor="local", progress=False)
     assert again.ran == 0 and again.skipped_done == len(plan(cfg))
     assert len(Journal(tmp_path / "b.jsonl").records()) == len(plan(cfg))
