@@ -44,3 +44,32 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"data directory {path} is absent")
     return path
+
+
+def _gaussian_table(n: int = 1500, seed: int = 0, rate: float = 0.3, rho: float = 0.8):
+    """x ~ N(0, 1), y = rho x + sqrt(1 - rho^2) noise, g = the sign of x (categorical); y and g
+    hidden completely at random with probability ``rate``. Returns (truth, hidden, hide_y,
+    hide_g)."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from imputebench.datasets.schema import make_typed
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n)
+    y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(n)
+    g = np.where(x > 0, "pos", "neg")
+    df = make_typed(pd.DataFrame({"x": x, "y": y, "g": g}), {"g": "categorical"})
+    hide_y, hide_g = rng.random(n) < rate, rng.random(n) < rate
+    hidden = df.copy()
+    hidden.loc[hide_y, "y"] = np.nan
+    hidden.loc[hide_g, "g"] = np.nan
+    return df, hidden, hide_y, hide_g
+
+
+@pytest.fixture(scope="session")
+def gaussian_table():
+    """The known-answer table of the latent and diffusion imputers' tests (a function)."""
+    return _gaussian_table

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from imputebench.datasets.errors import ImputebenchError  # noqa: E402
-from imputebench.datasets.schema import make_typed  # noqa: E402
 from imputebench.imputers import get_imputer  # noqa: E402
 from imputebench.imputers.checks import run_checks  # noqa: E402
 
 RHO = 0.8
-
-
-def _table(n=1500, seed=0, rate=0.3):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    y = RHO * x + math.sqrt(1 - RHO**2) * rng.standard_normal(n)
-    g = np.where(x > 0, "pos", "neg")
-    df = make_typed(pd.DataFrame({"x": x, "y": y, "g": g}), {"g": "categorical"})
-    hide_y, hide_g = rng.random(n) < rate, rng.random(n) < rate
-    hidden = df.copy()
-    hidden.loc[hide_y, "y"] = np.nan
-    hidden.loc[hide_g, "g"] = np.nan
-    return df, hidden, hide_y, hide_g
 
 
 FIT = {"widths": (64, 64), "n_steps": 50, "train_steps": 1500, "batch_size": 256,
@@ -42,8 +25,8 @@ def test_contract_with_fast_params():
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    df, hidden, hide_y, hide_g = _table()
+def fitted(gaussian_table):
+    df, hidden, hide_y, hide_g = gaussian_table()
     return df, hidden, hide_y, hide_g, get_imputer("tabddpm", **FIT).fit(hidden)
 
 
@@ -80,8 +63,8 @@ def test_new_rows_keep_the_dependence(fitted):
     assert abs(q[1]) < 0.25 and 0.9 < q[2] - q[0] < 1.8              # N(0, 1): 0, 1.35
 
 
-def test_bad_parameters_are_refused():
-    _, hidden, _, _ = _table(100)
+def test_bad_parameters_are_refused(gaussian_table):
+    _, hidden, _, _ = gaussian_table(100)
     for params in ({"widths": []}, {"n_steps": 0}, {"train_steps": 1.5}, {"lr": 0},
                    {"jump": 0}, {"device": "tpu"}):
         with pytest.raises(ImputebenchError):
@@ -89,8 +72,8 @@ def test_bad_parameters_are_refused():
 
 
 @pytest.mark.gpu
-def test_trains_and_imputes_on_the_gpu():
-    df, hidden, hide_y, _ = _table()
+def test_trains_and_imputes_on_the_gpu(gaussian_table):
+    df, hidden, hide_y, _ = gaussian_table()
     imp = get_imputer("tabddpm", **{**FIT, "device": "cuda"}).fit(hidden)
     assert imp.device_.startswith("cuda")
     out = imp.transform(hidden)

@@ -11,7 +11,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from imputebench.datasets.errors import ImputebenchError  # noqa: E402
-from imputebench.datasets.schema import make_typed  # noqa: E402
 from imputebench.imputers import get_imputer  # noqa: E402
 from imputebench.imputers._mode_norm import ModeNormalizer  # noqa: E402
 from imputebench.imputers._tvae_core import TVAEModel  # noqa: E402
@@ -155,27 +154,14 @@ def test_expected_decodes_through_the_modes():
 
 
 # ---------------------------------------------------------------- on data
-def _table(n=1500, seed=0, rate=0.3):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    y = RHO * x + math.sqrt(1 - RHO**2) * rng.standard_normal(n)
-    g = np.where(x > 0, "pos", "neg")
-    df = make_typed(pd.DataFrame({"x": x, "y": y, "g": g}), {"g": "categorical"})
-    hide_y, hide_g = rng.random(n) < rate, rng.random(n) < rate
-    hidden = df.copy()
-    hidden.loc[hide_y, "y"] = np.nan
-    hidden.loc[hide_g, "g"] = np.nan
-    return df, hidden, hide_y, hide_g
-
-
 FIT = {"embedding_dim": 8, "compress_dims": (64, 64), "decompress_dims": (64, 64),
        "epochs": 60, "batch_size": 100, "patience": 10, "k_impute": 50, "device": "cpu",
        "random_state": 0}
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    df, hidden, hide_y, hide_g = _table()
+def fitted(gaussian_table):
+    df, hidden, hide_y, hide_g = gaussian_table()
     return df, hidden, hide_y, hide_g, get_imputer("tvae", **FIT).fit(hidden)
 
 
@@ -206,15 +192,15 @@ def test_training_clamps_sigma_and_is_seeded(fitted):
     assert imp.diagnostics_["prior"] == "standard" and imp.diagnostics_["active_units"] >= 1
 
 
-def test_without_validation_every_epoch_runs():
-    _, hidden, _, _ = _table(200)
+def test_without_validation_every_epoch_runs(gaussian_table):
+    _, hidden, _, _ = gaussian_table(200)
     imp = get_imputer("tvae", **{**get_imputer("tvae").fast_params, "epochs": 4,
                                  "val_share": 0.0}).fit(hidden)
     assert imp.history_["epochs_run"] == 4 and imp.history_["val_score"] == []
 
 
-def test_bad_parameters_are_refused():
-    _, hidden, _, _ = _table(100)
+def test_bad_parameters_are_refused(gaussian_table):
+    _, hidden, _, _ = gaussian_table(100)
     for params in ({"compress_dims": []}, {"decompress_dims": (0,)}, {"embedding_dim": 0},
                    {"loss_factor": -1}, {"max_clusters": 0}, {"device": "tpu"}):
         with pytest.raises(ImputebenchError):
@@ -222,8 +208,8 @@ def test_bad_parameters_are_refused():
 
 
 @pytest.mark.gpu
-def test_trains_and_imputes_on_the_gpu():
-    df, hidden, hide_y, _ = _table()
+def test_trains_and_imputes_on_the_gpu(gaussian_table):
+    df, hidden, hide_y, _ = gaussian_table()
     imp = get_imputer("tvae", **{**FIT, "device": "cuda"}).fit(hidden)
     assert imp.device_.startswith("cuda")
     out = imp.transform(hidden)

@@ -11,26 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from imputebench.datasets.errors import ImputebenchError  # noqa: E402
-from imputebench.datasets.schema import make_typed  # noqa: E402
 from imputebench.imputers import get_imputer  # noqa: E402
 from imputebench.imputers._torch import cuda_available  # noqa: E402
 from imputebench.imputers.checks import run_checks  # noqa: E402
 from imputebench.imputers.vae import PRIOR_NAMES  # noqa: E402
 
 RHO = 0.8
-
-
-def _gaussian(n=1500, seed=0, rate=0.3):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    y = RHO * x + math.sqrt(1 - RHO**2) * rng.standard_normal(n)
-    g = np.where(x > 0, "pos", "neg")
-    df = make_typed(pd.DataFrame({"x": x, "y": y, "g": g}), {"g": "categorical"})
-    hide_y, hide_g = rng.random(n) < rate, rng.random(n) < rate
-    hidden = df.copy()
-    hidden.loc[hide_y, "y"] = np.nan
-    hidden.loc[hide_g, "g"] = np.nan
-    return df, hidden, hide_y, hide_g
 
 
 FIT = {"latent_dim": 2, "hidden": 32, "epochs": 60, "batch_size": 128, "patience": 10,
@@ -45,8 +31,8 @@ def test_every_prior_passes_the_contract(prior):
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    df, hidden, hide_y, hide_g = _gaussian()
+def fitted(gaussian_table):
+    df, hidden, hide_y, hide_g = gaussian_table()
     imp = get_imputer("vae", **FIT).fit(hidden)
     return df, hidden, hide_y, hide_g, imp
 
@@ -94,8 +80,8 @@ def test_both_early_stopping_scores_train(fitted):
     assert len(ll.history_["val_score"]) == 5 and all(np.isfinite(ll.history_["val_score"]))
 
 
-def test_bad_parameters_are_refused():
-    df, hidden, _, _ = _gaussian(100)
+def test_bad_parameters_are_refused(gaussian_table):
+    df, hidden, _, _ = gaussian_table(100)
     for params in ({"prior": "laplace"}, {"latent_dim": 0}, {"epochs": 1.5}, {"lr": -1},
                    {"val_share": 0.9}, {"early_stopping": "auc"}, {"device": "tpu"}):
         with pytest.raises(ImputebenchError):
@@ -107,8 +93,8 @@ def test_bad_parameters_are_refused():
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("prior", PRIOR_NAMES)
-def test_every_prior_trains_and_imputes_on_the_gpu(prior):
-    df, hidden, hide_y, _ = _gaussian()
+def test_every_prior_trains_and_imputes_on_the_gpu(prior, gaussian_table):
+    df, hidden, hide_y, _ = gaussian_table()
     imp = get_imputer("vae", prior=prior, **{**FIT, "device": "cuda"}).fit(hidden)
     assert imp.device_.startswith("cuda")
     out = imp.transform(hidden)

@@ -29,7 +29,7 @@ def main(csv: str, job_json: str) -> None:
     discrete = job["discrete"]
     for c in discrete:
         df[c] = df[c].astype(str)
-    torch.manual_seed(job["seed"])
+    torch.manual_seed(job["seed"])  # ctgan draws from the global RNG: the only way to seed it
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
     cuda = job["device"] != "cpu"
