@@ -10,11 +10,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from imputebench.benchmarks.report.tables import (
     MetricInfo,
     Row,
+    block_means,
     dataset_name,
     fmt,
     mask_name,
@@ -50,6 +49,12 @@ class LatentSection:
         return bool(self.blocks)
 
 
+def _finite(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        return None
+    return float(v)
+
+
 def _is_latent(r: Row) -> bool:
     return isinstance(r.diagnostics.get("prior"), str)
 
@@ -80,36 +85,26 @@ def latent_section(rows: list[Row], infos: dict[str, MetricInfo]) -> LatentSecti
         if r.label in latent and isinstance(r.diagnostics.get("description"), str):
             sec.descriptions.setdefault(r.label, r.diagnostics["description"])
     metrics = [m for m in HEADLINE if m in infos]
+    columns = [*metrics, "fit_seconds", *DIAG_COLUMNS]
+    per_column = {m: block_means(ok, m) for m in metrics}
+    per_column["fit_seconds"] = block_means(ok, "fit_seconds", lambda r: r.fit_seconds)
+    for d in DIAG_COLUMNS:
+        per_column[d] = block_means(ok, d, lambda r, d=d: _finite(r.diagnostics.get(d)))
     by_block: dict[tuple, list[Row]] = defaultdict(list)
     for r in ok:
         by_block[r.block_key].append(r)
     beats: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
     wins: dict[tuple[str, str], list[str]] = defaultdict(list)     # (metric, label) -> blocks
     for key in sorted(by_block, key=str):
-        group = by_block[key]
-        if not any(r.label in latent for r in group):
+        labels = {r.label for r in by_block[key]}
+        if not labels & set(latent):
             continue
-        first = group[0]
+        first = by_block[key][0]
         title = f"{dataset_name(first.dataset, first.dataset_params)}, {mask_name(first.mask)}"
-        means: dict[str, dict[str, float]] = defaultdict(dict)
-        per_label: dict[str, list[Row]] = defaultdict(list)
-        for r in group:
-            per_label[r.label].append(r)
-        for label, rs in per_label.items():
-            for m in metrics:
-                vals = [r.metrics[m] for r in rs if m in r.metrics]
-                if vals:
-                    means[label][m] = float(np.mean(vals))
-            fits = [r.fit_seconds for r in rs if r.fit_seconds is not None]
-            if fits:
-                means[label]["fit_seconds"] = float(np.mean(fits))
-            for d in DIAG_COLUMNS:
-                vals = [float(r.diagnostics[d]) for r in rs
-                        if isinstance(r.diagnostics.get(d), int | float)
-                        and not isinstance(r.diagnostics.get(d), bool)
-                        and math.isfinite(float(r.diagnostics[d]))]
-                if vals:
-                    means[label][d] = float(np.mean(vals))
+        means: dict[str, dict[str, float]] = {lb: {} for lb in labels}
+        for c in columns:
+            for lb, v in per_column[c].get(key, {}).items():
+                means[lb][c] = v
         best, best_latent = {}, {}
         for m in metrics:
             sign = 1.0 if infos[m].minimize else -1.0
@@ -123,7 +118,6 @@ def latent_section(rows: list[Row], infos: dict[str, MetricInfo]) -> LatentSecti
             if FLOOR in means and m in means[FLOOR]:
                 for lb in lat:
                     beats[lb][m].append(sign * means[lb][m] < sign * means[FLOOR][m])
-        columns = [*metrics, "fit_seconds", *DIAG_COLUMNS]
         order = sorted(means, key=lambda lb: (lb not in latent, lb))
         table = [(lb, {c: fmt(means[lb].get(c)) if c in means[lb] else "" for c in columns})
                  for lb in order]

@@ -320,12 +320,14 @@ class RankTable:
     best: dict[str, set[str]] = field(default_factory=dict)
 
 
-def block_means(rows: list[Row], metric: str) -> dict[tuple, dict[str, float]]:
-    """Block key -> imputer label -> mean of ``metric`` over its repetitions."""
+def block_means(rows: list[Row], metric: str, value=None) -> dict[tuple, dict[str, float]]:
+    """Block key -> imputer label -> mean of ``metric`` over its repetitions (of
+    ``value(row)`` instead when given; rows where it is None are left out)."""
     acc: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        if metric in r.metrics:
-            acc[r.block_key][r.label].append(r.metrics[metric])
+        v = r.metrics.get(metric) if value is None else value(r)
+        if v is not None:
+            acc[r.block_key][r.label].append(v)
     return {b: {lb: float(np.mean(v)) for lb, v in sorted(d.items())}
             for b, d in sorted(acc.items(), key=lambda kv: kv[0])}
 
