@@ -101,10 +101,8 @@ def fit_columns(columns: list[np.ndarray], max_clusters: int, weight_threshold: 
 
     jobs = n_jobs or max(1, min(len(columns), os.cpu_count() or 1))
 
-    def one(x, seed):
-        n_obs = int(np.sum(~np.isnan(x)))
-        return ModeNormalizer(int(min(max_clusters, max(1, n_obs))), weight_threshold,
-                              int(seed)).fit(x)
+    def one(x, seed):  # fit() caps the components at the number of observed values
+        return ModeNormalizer(max_clusters, weight_threshold, int(seed)).fit(x)
 
     if jobs == 1 or len(columns) <= 1:
         return [one(x, s) for x, s in zip(columns, seeds, strict=True)]

@@ -32,6 +32,41 @@ def check_device(device, who: str) -> None:
                                f"got {device!r}")
 
 
+def check_positive_ints(obj, names, who: str) -> None:
+    """Each attribute in ``names`` must be a positive integer (not a bool)."""
+    for name in names:
+        v = getattr(obj, name)
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ImputebenchError(f"{who}: {name} must be a positive integer, got {v!r}")
+
+
+def check_widths(value, name: str, who: str) -> None:
+    """A layer-width list: non-empty, positive integers."""
+    if (not isinstance(value, tuple | list) or not value
+            or not all(isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1
+                       for w in value)):
+        raise ImputebenchError(f"{who}: {name} must be a non-empty list of positive integers, "
+                               f"got {value!r}")
+
+
+def category_codes(X, columns) -> np.ndarray:
+    """(n, len(columns)) int64 category codes, -1 where missing."""
+    if not columns:
+        return np.zeros((len(X), 0), dtype=np.int64)
+    return np.stack([X[c].cat.codes.to_numpy().astype(np.int64) for c in columns], axis=1)
+
+
+def masked_tensors(num: np.ndarray, codes: np.ndarray, device, who: str):
+    """Numeric values (NaN = missing) and codes (-1 = missing) as four device tensors:
+    values with 0 where missing, their float 0/1 mask, codes with 0 where missing, their mask."""
+    torch = import_torch(who)
+    m_num, m_cat = ~np.isnan(num), codes >= 0
+    return (torch.as_tensor(np.nan_to_num(num), dtype=torch.float32, device=device),
+            torch.as_tensor(m_num, dtype=torch.float32, device=device),
+            torch.as_tensor(np.where(m_cat, codes, 0), device=device),
+            torch.as_tensor(m_cat, dtype=torch.float32, device=device))
+
+
 def cuda_available() -> bool:
     """Whether torch is installed and sees a CUDA device (False without torch)."""
     try:

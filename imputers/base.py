@@ -146,6 +146,7 @@ class Imputer(BaseEstimator, TransformerMixin):
     # ---------------------------------------------------------------- for subclasses
     def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         raise NotImplementedError
+
     def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
         raise NotImplementedError
 

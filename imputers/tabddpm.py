@@ -9,7 +9,15 @@ import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.datasets.schema import NUMERIC
-from imputebench.imputers._torch import check_device, import_torch, resolve_device
+from imputebench.imputers._torch import (
+    category_codes,
+    check_device,
+    check_positive_ints,
+    check_widths,
+    import_torch,
+    masked_tensors,
+    resolve_device,
+)
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
 
 
@@ -79,17 +87,9 @@ class TabDDPMImputer(Imputer):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        for name in ("n_steps", "train_steps", "batch_size", "jump", "resample",
-                     "n_draws_impute"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ImputebenchError(f"tabddpm: {name} must be a positive integer, got {v!r}")
-        w = self.widths
-        if (not isinstance(w, tuple | list) or not w
-                or not all(isinstance(x, int | np.integer) and not isinstance(x, bool) and x >= 1
-                           for x in w)):
-            raise ImputebenchError(f"tabddpm: widths must be a non-empty list of positive "
-                                   f"integers, got {w!r}")
+        check_positive_ints(self, ("n_steps", "train_steps", "batch_size", "jump", "resample",
+                                   "n_draws_impute"), "tabddpm")
+        check_widths(self.widths, "widths", "tabddpm")
         for name, lo in (("lr", 0.0), ("weight_decay", -1e-12)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > lo:
@@ -98,18 +98,10 @@ class TabDDPMImputer(Imputer):
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, X: pd.DataFrame):
-        torch = import_torch("tabddpm")
-        dev = self.device_
         num = X[self.num_cols_].to_numpy(dtype=np.float64, na_value=np.nan)
         if num.shape[1]:
             num = self.quantile_.transform(num)
-        codes = (np.stack([X[c].cat.codes.to_numpy().astype(np.int64) for c in self.cat_cols_],
-                          axis=1) if self.cat_cols_ else np.zeros((len(X), 0), np.int64))
-        m_num, m_cat = ~np.isnan(num), codes >= 0
-        return (torch.as_tensor(np.nan_to_num(num), dtype=torch.float32, device=dev),
-                torch.as_tensor(m_num, dtype=torch.float32, device=dev),
-                torch.as_tensor(np.where(m_cat, codes, 0), device=dev),
-                torch.as_tensor(m_cat, dtype=torch.float32, device=dev))
+        return masked_tensors(num, category_codes(X, self.cat_cols_), self.device_, "tabddpm")
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:

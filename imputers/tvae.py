@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from imputebench.imputers._torch import import_torch
+from imputebench.imputers._torch import check_widths, import_torch
 from imputebench.imputers.base import Capabilities, register_imputer
 from imputebench.imputers.vae import VAEImputer
 
@@ -93,15 +93,8 @@ class TVAEImputer(VAEImputer):
 
     def _check_params(self) -> None:
         super()._check_params()
-        from imputebench.datasets.errors import ImputebenchError
-
         for name in ("compress_dims", "decompress_dims"):
-            v = getattr(self, name)
-            if (not isinstance(v, tuple | list) or not v
-                    or not all(isinstance(w, int | np.integer) and not isinstance(w, bool)
-                               and w >= 1 for w in v)):
-                raise ImputebenchError(f"tvae: {name} must be a non-empty list of positive "
-                                       f"integers, got {v!r}")
+            check_widths(getattr(self, name), name, "tvae")
 
     # ------------------------------------------------------------------ data <-> tensors
     def _fit_data(self, X: pd.DataFrame, rng: np.random.Generator):
@@ -126,10 +119,8 @@ class TVAEImputer(VAEImputer):
     def _decode_num(self, num: np.ndarray) -> np.ndarray:
         return num                                 # the core returns the columns' units
 
-    def _z_of_expected(self, num, torch):
-        mean = torch.as_tensor(self.num_mean_, dtype=num.dtype, device=num.device)
-        sd = torch.as_tensor(self.num_sd_, dtype=num.dtype, device=num.device)
-        return (num - mean) / sd
+    def _z_of_expected(self, num):
+        return (num - num.new_tensor(self.num_mean_)) / num.new_tensor(self.num_sd_)
 
     def _cell_masks(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = len(self.num_cols_)
@@ -158,8 +149,9 @@ class TVAEImputer(VAEImputer):
         return model.tvae_loss(batch, generator, float(self.loss_factor))
 
     def _description(self, model) -> str:
-        return ("TVAE: mode-specific normalisation, ReLU MLPs, N(0, I) prior, loss factor 2 "
-                "(Xu, Skoularidou, Cuesta-Infante & Veeramachaneni, NeurIPS 2019)")
+        return (f"TVAE: mode-specific normalisation, ReLU MLPs, N(0, I) prior, loss factor "
+                f"{self.loss_factor:g} (Xu, Skoularidou, Cuesta-Infante & Veeramachaneni, "
+                "NeurIPS 2019)")
 
     def _after_step(self, model) -> None:
         model.clamp_sigma()

@@ -7,7 +7,14 @@ import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
 from imputebench.datasets.schema import NUMERIC
-from imputebench.imputers._torch import check_device, import_torch, resolve_device
+from imputebench.imputers._torch import (
+    category_codes,
+    check_device,
+    check_positive_ints,
+    import_torch,
+    masked_tensors,
+    resolve_device,
+)
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
 
 PRIOR_NAMES = ("standard", "mog", "vamp", "flow", "gtm", "gtm_vamp")
@@ -140,11 +147,7 @@ class VAEImputer(Imputer):
         if getattr(self, "prior", "standard") not in PRIOR_NAMES:
             raise ImputebenchError(f"{self.name}: prior must be one of {PRIOR_NAMES}, "
                                    f"got {self.prior!r}")
-        for name in self._int_params:
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise ImputebenchError(f"{self.name}: {name} must be a positive integer, "
-                                       f"got {v!r}")
+        check_positive_ints(self, self._int_params, self.name)
         for name, lo, hi in self._float_params:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not lo < v < hi:
@@ -163,10 +166,7 @@ class VAEImputer(Imputer):
         return Layout(len(self.num_cols_), tuple(len(c) for c in self.categories_))
 
     def _codes(self, X: pd.DataFrame) -> np.ndarray:
-        if not self.cat_cols_:
-            return np.zeros((len(X), 0), dtype=np.int64)
-        return np.stack([X[c].cat.codes.to_numpy().astype(np.int64) for c in self.cat_cols_],
-                        axis=1)
+        return category_codes(X, self.cat_cols_)
 
     def _encode(self, X: pd.DataFrame, rng: np.random.Generator):
         """numpy (numeric inputs with NaN, codes with -1) in the fitted column order."""
@@ -176,7 +176,7 @@ class VAEImputer(Imputer):
     def _decode_num(self, num: np.ndarray) -> np.ndarray:
         return num * self.num_sd_ + self.num_mean_
 
-    def _z_of_expected(self, num, torch):
+    def _z_of_expected(self, num):
         """The model's E[x_num | x_obs] (a tensor) as z-scores of the columns."""
         return num
 
@@ -189,13 +189,7 @@ class VAEImputer(Imputer):
     def _batch(self, num: np.ndarray, codes: np.ndarray):
         from imputebench.imputers._vae_core import Batch
 
-        torch = import_torch(self.name)
-        dev = self.device_
-        m_num, m_cat = ~np.isnan(num), codes >= 0
-        return Batch(torch.as_tensor(np.nan_to_num(num), dtype=torch.float32, device=dev),
-                     torch.as_tensor(m_num, dtype=torch.float32, device=dev),
-                     torch.as_tensor(np.where(m_cat, codes, 0), device=dev),
-                     torch.as_tensor(m_cat, dtype=torch.float32, device=dev))
+        return Batch(*masked_tensors(num, codes, self.device_, self.name))
 
     # ------------------------------------------------------------------ model
     def _build_model(self, layout, generator):
@@ -279,7 +273,7 @@ class VAEImputer(Imputer):
                         total, n_cells = total - ll.sum(), n_cells + n.sum()
                         continue
                     num_hat, probs = model.expected(train.rows(r), k_val, g)
-                err = (self._z_of_expected(num_hat.float(), torch) - z_true[r]) ** 2
+                err = (self._z_of_expected(num_hat.float()) - z_true[r]) ** 2
                 p_true = torch.gather(probs.float(), -1,
                                       full.codes[r, n_mode:].unsqueeze(-1)).squeeze(-1)
                 total = total + (err * v_num[r]).sum() + ((1 - p_true) * v_cat[r]).sum()
@@ -303,7 +297,7 @@ class VAEImputer(Imputer):
     def _chunks(self, X: pd.DataFrame, rows_per_chunk: int, rng: np.random.Generator):
         num, codes = self._encode(X, rng)
         for s in range(0, len(X), rows_per_chunk):
-            yield s, self._batch(num[s:s + rows_per_chunk], codes[s:s + rows_per_chunk])
+            yield self._batch(num[s:s + rows_per_chunk], codes[s:s + rows_per_chunk])
 
     def _rows_per_chunk(self, k: int) -> int:
         layout = self.model_.layout
@@ -327,7 +321,7 @@ class VAEImputer(Imputer):
         k = int(self.k_impute)
         nums, codes = [], []
         with torch.no_grad():
-            for _, b in self._chunks(X, self._rows_per_chunk(k),
+            for b in self._chunks(X, self._rows_per_chunk(k),
                                      np.random.default_rng(self._seed_impute)):
                 with tt.autocast(self.device_):
                     n, p = self.model_.expected(b, k, g)
@@ -344,7 +338,7 @@ class VAEImputer(Imputer):
         k = int(self.k_impute)
         nums, codes = [], []
         with torch.no_grad():
-            for _, b in self._chunks(X, max(1, self._rows_per_chunk(k + n_draws)), rng):
+            for b in self._chunks(X, max(1, self._rows_per_chunk(k + n_draws)), rng):
                 with tt.autocast(self.device_):
                     n, c = self.model_.draws(b, k, n_draws, g)
                 nums.append(n.float().cpu().numpy())
