@@ -29,7 +29,6 @@ def main(csv: str, job_json: str) -> None:
     discrete = job["discrete"]
     for c in discrete:
         df[c] = df[c].astype(str)
-    torch.manual_seed(job["seed"])  # ctgan draws from the global RNG: the only way to seed it
     if job.get("threads"):
         torch.set_num_threads(job["threads"])
     cuda = job["device"] != "cpu"
@@ -51,7 +50,10 @@ def main(csv: str, job_json: str) -> None:
                  decompress_dims=tuple(job["decompress"]), batch_size=job["batch_size"],
                  epochs=job["epochs"], cuda=cuda)
     mark()
-    model.fit(df, discrete)
+    # ctgan draws from torch's global RNG: seed it inside a scope that restores it afterwards
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
+        torch.manual_seed(job["seed"])
+        model.fit(df, discrete)
     mark()
     epochs = [b - a for a, b in zip(marks[1:-2], marks[2:-1], strict=True)]
     print(json.dumps({"prep_s": marks[1] - marks[0], "fit_s": marks[-1] - marks[0],

@@ -79,6 +79,18 @@ def _sync(torch, device):
         torch.cuda.synchronize()
 
 
+def _seconds_per_step(step, args, torch, device) -> float:
+    """Run ``step(s)`` for the warm-up steps, then time the others (CUDA synchronised)."""
+    for s in range(args.warmup):
+        step(s)
+    _sync(torch, device)
+    t0 = time.perf_counter()
+    for s in range(args.warmup, args.warmup + args.steps):
+        step(s)
+    _sync(torch, device)
+    return (time.perf_counter() - t0) / args.steps
+
+
 def time_ours(x, codes, sizes, args) -> float:
     import torch
 
@@ -108,14 +120,7 @@ def time_ours(x, codes, sizes, args) -> float:
         opt.step()
         losses[s] = loss.detach()
 
-    for s in range(args.warmup):
-        step(s)
-    _sync(torch, dev)
-    t0 = time.perf_counter()
-    for s in range(args.warmup, total):
-        step(s)
-    _sync(torch, dev)
-    return (time.perf_counter() - t0) / args.steps
+    return _seconds_per_step(step, args, torch, dev)
 
 
 def time_reference(x, codes, sizes, args) -> float:
@@ -125,7 +130,6 @@ def time_reference(x, codes, sizes, args) -> float:
     from tab_ddpm import GaussianMultinomialDiffusion, MLPDiffusion
 
     dev = torch.device(args.device)
-    torch.manual_seed(0)  # the reference draws from the global RNG
     d_in = x.shape[1] + sum(sizes)
     net = MLPDiffusion(d_in, num_classes=0, is_y_cond=False,
                        rtdl_params={"d_layers": list(WIDTHS), "dropout": 0.0})
@@ -147,14 +151,7 @@ def time_reference(x, codes, sizes, args) -> float:
             group["lr"] = LR * (1 - s / total)
         loss_multi.item(), loss_gauss.item()
 
-    for s in range(args.warmup):
-        step(s)
-    _sync(torch, dev)
-    t0 = time.perf_counter()
-    for s in range(args.warmup, total):
-        step(s)
-    _sync(torch, dev)
-    return (time.perf_counter() - t0) / args.steps
+    return _seconds_per_step(step, args, torch, dev)
 
 
 def main(argv=None) -> int:
