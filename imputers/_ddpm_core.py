@@ -87,10 +87,15 @@ def gaussian_posterior_var(s: Schedule, t):
     return s.betas[t] * (1 - s.abar_prev[t]) / (1 - s.abar[t])
 
 
-def gaussian_p_sample(s: Schedule, xt, t, eps_hat, noise):
+def gaussian_p_sample(s: Schedule, xt, t, eps_hat, noise, clip: float | None = None):
     """One reverse step with the predicted noise: the posterior mean at ``x0_from_eps`` plus
-    ``sqrt(beta_t) noise`` (TabDDPM's fixed "large" variance); no noise at ``t = 0``."""
-    mean = gaussian_posterior_mean(s, x0_from_eps(s, xt, t, eps_hat), xt, t)
+    ``sqrt(beta_t) noise`` (TabDDPM's fixed "large" variance); no noise at ``t = 0``. With
+    ``clip`` the predicted ``x_0`` is clamped to ``[-clip, clip]`` first (the reference's
+    ``clip_denoised``)."""
+    x0 = x0_from_eps(s, xt, t, eps_hat)
+    if clip is not None:
+        x0 = x0.clamp(-clip, clip)
+    mean = gaussian_posterior_mean(s, x0, xt, t)
     scale = _at(s.betas, t, xt.dim()).sqrt() * (t > 0).reshape(t.shape + (1,) * (xt.dim() - 1))
     return mean + scale * noise
 

@@ -5,8 +5,13 @@ to observed cells (MissDiff, Ouyang et al. 2023). The diffusion math is in ``_dd
 a linear map to 128 dimensions, plus the timestep's embedding (sinusoidal, 128 dimensions with
 the cosines first, max period 10,000, then Linear-SiLU-Linear); then ReLU layers of the given
 widths and a linear head back to the input width: predicted noise for the numeric columns,
-logits of ``x_0`` for each categorical column. As in TabDDPM's code the categorical input is the
-*log* one-hot (zeros at log 1e-30).
+logits of ``x_0`` for each categorical column. The categorical input is the one-hot of ``x_t``
+(``cat_input="onehot"``, our default) or, as in TabDDPM's code, its *log* (``"log"``: zeros at
+log 1e-30 = -69). Why we deviate: with the log input the -69 entries of adult's 8 categorical
+columns swamp the first layer, and the two zero-inflated numeric columns (capital gain / loss)
+were never learned in 1,500 steps (noise MSE 1.0 at every level, even at ``t = T-1`` where the
+answer is ``x_t`` itself); with the one-hot input they were (MSE 0.004 at ``T-1``), and the
+training loss was lower (1.21 vs 1.56).
 
 **Loss** for a batch: ``t`` uniform on ``0..T-1`` per row; numeric part the mean squared error of
 the predicted noise over the observed numeric cells; categorical part per row
@@ -66,8 +71,11 @@ class TabDiffusion(nn.Module):
     columns and categorical columns of ``cat_sizes`` categories."""
 
     def __init__(self, n_num: int, cat_sizes: tuple[int, ...], widths: tuple[int, ...],
-                 n_steps: int = 100, generator=None) -> None:
+                 n_steps: int = 100, generator=None, cat_input: str = "onehot") -> None:
         super().__init__()
+        if cat_input not in ("onehot", "log"):
+            raise ValueError(f"cat_input must be 'onehot' or 'log', got {cat_input!r}")
+        self.cat_input = cat_input
         self.n_num = n_num
         self.n_steps = n_steps
         self.sched = dc.Schedule.cosine(n_steps)
@@ -104,7 +112,10 @@ class TabDiffusion(nn.Module):
 
     def predict(self, x_num_t, log_x_cat_t, t):
         """The denoiser at step ``t``: (predicted noise, log p(x_0 | x_t) padded)."""
-        parts = [x_num_t] + ([self.flat(log_x_cat_t)] if self.n_cat else [])
+        parts = [x_num_t]
+        if self.n_cat:
+            cat = self.flat(log_x_cat_t)
+            parts.append(cat.exp() if self.cat_input == "onehot" else cat)
         out = self.denoiser(torch.cat(parts, dim=1), t).float()
         log_p0 = self.padded(out[:, self.n_num:]) if self.n_cat else None
         return out[:, :self.n_num], log_p0

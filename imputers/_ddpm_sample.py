@@ -39,10 +39,11 @@ def jump_schedule(n_steps: int, jump: int = 10, resample: int = 10) -> list[int]
 
 @torch.no_grad()
 def sample(model, x_num0, m_num, codes0, m_cat, generator, jump: int = 10,
-           resample: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+           resample: int = 10, clip: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw the cells whose mask is 0 given those whose mask is 1 (all masks 0: whole new
     rows). ``x_num0`` / ``codes0`` hold the observed values (anything where masked). Returns
-    numeric values on the model's (quantile-normal) scale and category codes."""
+    numeric values on the model's (quantile-normal) scale and category codes. ``clip``: bound
+    on the predicted ``x_0`` (``gaussian_p_sample``)."""
     s, cats = model.sched, model.cats
     n, dev = x_num0.shape[0], x_num0.device
     k = torch.zeros(n, dtype=torch.long, device=dev)
@@ -64,7 +65,7 @@ def sample(model, x_num0, m_num, codes0, m_cat, generator, jump: int = 10,
         if t_cur < t_last:                                    # reverse step t_last -> t_cur
             log_c = cats.log_onehot(c) if has_cat else None
             eps_hat, log_p0 = model.predict(x, log_c, tt)
-            x = dc.gaussian_p_sample(s, x, tt, eps_hat, randn())
+            x = dc.gaussian_p_sample(s, x, tt, eps_hat, randn(), clip)
             if t_cur >= 0:
                 known = dc.gaussian_q_sample(s, x_num0, k + t_cur, randn())
             else:

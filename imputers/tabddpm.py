@@ -20,6 +20,9 @@ from imputebench.imputers._torch import (
 )
 from imputebench.imputers.base import Capabilities, Imputer, register_imputer
 
+# scikit-learn's QuantileTransformer clips its normal output at the 1e-7 quantiles: ±5.199.
+CLIP = 5.2
+
 
 @register_imputer
 class TabDDPMImputer(Imputer):
@@ -50,7 +53,15 @@ class TabDDPMImputer(Imputer):
     cells unconditioned.
 
     Deviations from the paper: the target is an ordinary column, not a class condition (it can
-    be missing too); no EMA; the batch is at most the number of rows.
+    be missing too); no EMA; the batch is at most the number of rows; the denoiser reads the
+    categorical state as a one-hot, not its log (``cat_input="log"`` restores the reference;
+    ``_ddpm_model`` gives the measurement behind the change); and the predicted numeric ``x_0``
+    is clamped to the quantile scale's range ±5.2 at every reverse step (``clip_x0``; the
+    reference's ``clip_denoised``, off by default there). Without the clamp, a model trained
+    for 1,500 steps on 4,000 adult rows drew numeric values with standard deviations of 3 to 40
+    on the unit-normal scale (a small error in the predicted noise is multiplied by
+    ``1 / sqrt(abar_t)`` at the noisiest levels); with it the drawn means and spreads matched
+    the data's to 0.05.
 
     References
     ----------
@@ -73,7 +84,8 @@ class TabDDPMImputer(Imputer):
     def __init__(self, widths=(256, 1024, 1024, 1024, 1024, 256), n_steps: int = 100,
                  train_steps: int = 30_000, batch_size: int = 4096, lr: float = 0.002,
                  weight_decay: float = 0.0, jump: int = 10, resample: int = 10,
-                 n_draws_impute: int = 10, device: str = "auto", random_state=None) -> None:
+                 n_draws_impute: int = 10, cat_input: str = "onehot", clip_x0: bool = True,
+                 device: str = "auto", random_state=None) -> None:
         self.widths = widths
         self.n_steps = n_steps
         self.train_steps = train_steps
@@ -83,6 +95,8 @@ class TabDDPMImputer(Imputer):
         self.jump = jump
         self.resample = resample
         self.n_draws_impute = n_draws_impute
+        self.cat_input = cat_input
+        self.clip_x0 = clip_x0
         self.device = device
         self.random_state = random_state
 
@@ -94,7 +108,17 @@ class TabDDPMImputer(Imputer):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not v > lo:
                 raise ImputebenchError(f"tabddpm: {name} must be a number > {lo:g}, got {v!r}")
+        if self.cat_input not in ("onehot", "log"):
+            raise ImputebenchError("tabddpm: cat_input must be 'onehot' or 'log', got "
+                                   f"{self.cat_input!r}")
+        if not isinstance(self.clip_x0, bool):
+            raise ImputebenchError(f"tabddpm: clip_x0 must be True or False, got {self.clip_x0!r}")
         check_device(self.device, "tabddpm")
+
+    @property
+    def _clip(self) -> float | None:
+        """Bound on the predicted numeric ``x_0``: the quantile transformer's output range."""
+        return CLIP if self.clip_x0 else None
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, X: pd.DataFrame):
@@ -126,7 +150,8 @@ class TabDDPMImputer(Imputer):
         x_num, m_num, codes, m_cat = self._encode(X)
         model = TabDiffusion(len(self.num_cols_), tuple(len(c) for c in self.categories_),
                              tuple(int(w) for w in self.widths), int(self.n_steps),
-                             generator=torch.Generator().manual_seed(int(seeds[1])))
+                             generator=torch.Generator().manual_seed(int(seeds[1])),
+                             cat_input=self.cat_input)
         model = model.to(self.device_)
         g = tt.generator_for(int(seeds[2]), self.device_)
         opt = tt.make_adamw(model.parameters(), float(self.lr), float(self.weight_decay),
@@ -177,7 +202,7 @@ class TabDDPMImputer(Imputer):
                    for v in (x_num, m_num, codes, m_cat)]
             with tt.autocast(self.device_):
                 xn, xc = sample(self.model_, *rep, g, jump=int(self.jump),
-                                resample=int(self.resample))
+                                resample=int(self.resample), clip=self._clip)
             k = min(chunk, n - s)
             nums.append(xn.float().reshape(n_draws, k, -1).cpu().numpy())
             cats.append(xc.reshape(n_draws, k, -1).cpu().numpy())
@@ -227,7 +252,8 @@ class TabDDPMImputer(Imputer):
             zn = torch.zeros(k, n_num, device=dev)
             zc = torch.zeros(k, n_cat, device=dev)
             with tt.autocast(dev):
-                xn, xc = sample(self.model_, zn, zn, zc.long(), zc, g, resample=1)
+                xn, xc = sample(self.model_, zn, zn, zc.long(), zc, g, resample=1,
+                                clip=self._clip)
             nums.append(xn.float().cpu().numpy())
             cats.append(xc.cpu().numpy())
         num, codes = np.concatenate(nums).astype(np.float64), np.concatenate(cats)

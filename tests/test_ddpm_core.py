@@ -66,6 +66,19 @@ def test_reverse_step_with_the_true_noise_inverts_the_mean(sched):
                                * (t > 0)[:, None])
 
 
+def test_clip_bounds_the_predicted_x0(sched):
+    t = torch.tensor([1, 10, 50, 99])
+    xt = torch.zeros(4, 2)
+    eps = torch.full((4, 2), -500.0)                 # implies x0 far above the bound
+    x0 = dc.x0_from_eps(sched, xt, t, eps)
+    assert bool((x0 > 5.2).all())
+    step = dc.gaussian_p_sample(sched, xt, t, eps, torch.zeros(4, 2), clip=5.2)
+    want = dc.gaussian_posterior_mean(sched, torch.full((4, 2), 5.2), xt, t)
+    torch.testing.assert_close(step, want)
+    free = dc.gaussian_p_sample(sched, xt, t, eps, torch.zeros(4, 2))
+    assert bool((free > step).all())
+
+
 def _transition(alpha: float, k: int) -> np.ndarray:
     return alpha * np.eye(k) + (1 - alpha) / k * np.ones((k, k))
 
@@ -148,6 +161,24 @@ def test_loss_counts_observed_cells_only():
     b = model.loss(other_num, m_num, other_codes, m_cat,
                    torch.Generator().manual_seed(5)).detach()
     assert float(a) == float(b) and math.isfinite(float(a))
+
+
+def test_the_denoiser_reads_a_one_hot_or_its_log():
+    x_num, codes = _toy(8)
+    log_x = dc.Categories((2, 3)).log_onehot(codes)
+    t = torch.zeros(8, dtype=torch.long)
+    seen = {}
+    for mode in ("onehot", "log"):
+        model = TabDiffusion(2, (2, 3), (16,), n_steps=10, cat_input=mode,
+                             generator=torch.Generator().manual_seed(0))
+        model.denoiser.register_forward_hook(lambda m, inp, out, k=mode: seen.update({k: inp[0]}))
+        model.predict(x_num, log_x, t)
+    onehot = torch.cat([torch.nn.functional.one_hot(codes[:, 0], 2),
+                        torch.nn.functional.one_hot(codes[:, 1], 3)], dim=1).float()
+    torch.testing.assert_close(seen["onehot"][:, 2:], onehot)
+    torch.testing.assert_close(seen["log"][:, 2:], torch.where(onehot > 0, 0.0, dc.LOG_TINY))
+    with pytest.raises(ValueError, match="cat_input"):
+        TabDiffusion(2, (2, 3), (16,), cat_input="logits")
 
 
 def test_training_lowers_the_loss_and_moves_with_the_module():

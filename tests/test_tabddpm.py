@@ -66,7 +66,7 @@ def test_new_rows_keep_the_dependence(fitted):
 def test_bad_parameters_are_refused(gaussian_table):
     _, hidden, _, _ = gaussian_table(100)
     for params in ({"widths": []}, {"n_steps": 0}, {"train_steps": 1.5}, {"lr": 0},
-                   {"jump": 0}, {"device": "tpu"}):
+                   {"jump": 0}, {"device": "tpu"}, {"cat_input": "logits"}, {"clip_x0": 1}):
         with pytest.raises(ImputebenchError):
             get_imputer("tabddpm", **params).fit(hidden)
 
