@@ -117,8 +117,11 @@ def test_average_ranks_goal_and_ties(records):
     assert ranks[("tie", "accuracy")] == (2.0, 4)
     assert ranks[("bad", "accuracy")] == (3.0, 4)
     assert data.metrics["accuracy"].goal == "maximize"
-    stat, p, n_blocks, k = data.ranks.friedman["rmse_minmax"]
-    assert (n_blocks, k) == (8, 3) and 0 < p < 0.05
+    s = data.stats["rmse_minmax"]
+    assert (s.n_blocks, len(s.labels)) == (8, 3) and 0 < s.p_chi2 < 0.05 and s.significant
+    # good beats both in all 8 blocks; bad and tie tie in 6 of 8 and are never told apart
+    assert s.pair("good(k=1)", "bad").wins == 8 and s.pair("good(k=1)", "bad").significant
+    assert not s.pair("bad", "tie").significant and s.pair("bad", "tie").ties == 6
 
 
 def test_rank_table_and_other_sections_in_markdown(rendered):
@@ -128,7 +131,9 @@ def test_rank_table_and_other_sections_in_markdown(rendered):
                                              "**1.00 (8)**"]
     assert table_row(ranks, "bad")[1] == "3.00 (4)"
     assert table_row(ranks, "tie")[3] == "2.62 (8)"
-    assert "Friedman χ²" in ranks
+    assert "Friedman chi2" in ranks and "Iman–Davenport" in ranks
+    pairs = ranks.split("#### Pairwise: rmse_minmax", 1)[1].split("\n#### ", 1)[0]
+    assert table_row(pairs, "good(k=1)")[:3] == ["good(k=1)", "bad", "8 / 0 / 0"]  # rank 2.38
     assert "## Metrics" in md and "Yoon et al. 2018" in md  # rmse_minmax reference
     runtime = md.split("## Runtime and memory", 1)[1].split("\n## ", 1)[0]
     assert table_row(runtime, "good(k=1)") == ["good(k=1)", "cpu", "24", "0.02000", "0.02000",

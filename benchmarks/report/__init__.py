@@ -27,6 +27,7 @@ from imputebench.benchmarks.report.tables import (
     dataset_name,
     diagnostics_table,
     metric_info,
+    metric_stats,
     normalize_records,
     runtime_by_dataset,
     runtime_table,
@@ -78,6 +79,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
         problems=[r for r in rows if r.status != "ok"], published=published,
         diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
+        stats=metric_stats(rows, infos),
     )
 
 

@@ -15,6 +15,7 @@ from imputebench.benchmarks.report import latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
+from imputebench.benchmarks.report.stats import PAIR_HEADER, SIGNIFICANCE_NOTE, describe, pair_rows
 from imputebench.benchmarks.report.tables import (
     DIAGNOSTICS_NOTE,
     MISSING,
@@ -23,6 +24,7 @@ from imputebench.benchmarks.report.tables import (
     ReportData,
     dataset_name,
     fmt,
+    headline_metrics,
     mask_name,
     rank_text,
 )
@@ -250,12 +252,29 @@ def _ranks(data: ReportData) -> list[str]:
             row.append(num_td(f"{rank_text(r)} ({n})", r, lb in rt.best.get(m, ())))
         rows.append(row)
     out.append(html_table(header, rows))
-    tests = [f"<li><code>{esc(m)}</code>: Friedman χ² = {esc(fmt(f[0]))}, p = {esc(fmt(f[1], 3))}"
-             f" ({f[2]} complete blocks, {f[3]} imputers)</li>"
-             for m, f in sorted(rt.friedman.items()) if f is not None]
-    if tests:
-        out += ["<p>Friedman test of equal ranks over the blocks where every imputer has a "
-                "value:</p>", "<ul>", *tests, "</ul>"]
+    out += _significance(data)
+    return out
+
+
+def _significance(data: ReportData) -> list[str]:
+    if not data.stats:
+        return []
+    out = ['<h3 id="significance">Significance</h3>',
+           f'<p class="note">{esc(SIGNIFICANCE_NOTE)}</p>', "<ul>"]
+    out += [f"<li>{esc(describe(s))}</li>" for _, s in sorted(data.stats.items())]
+    out.append("</ul>")
+    for m in headline_metrics(data.stats):
+        s = data.stats[m]
+        if not s.pairs:
+            continue
+        out.append(f"<h4>Pairwise: {esc(m)} {esc(goal_arrow(s.minimize))}</h4>")
+        rows = []
+        for r in pair_rows(s, lambda p: fmt(p, 3)):
+            cells = [_td(r[0]), _td(r[1]), _td(r[2]), num_td(r[3], _as_float(r[3])),
+                     num_td(r[4], _as_float(r[4]), r[5].endswith("better")), _td(r[5]),
+                     _td(r[6])]
+            rows.append(cells)
+        out.append(html_table([esc(h) for h in PAIR_HEADER], rows))
     return out
 
 

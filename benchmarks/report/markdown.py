@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from imputebench.benchmarks.report import latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
+from imputebench.benchmarks.report.stats import PAIR_HEADER, SIGNIFICANCE_NOTE, describe, pair_rows
 from imputebench.benchmarks.report.tables import (
     DIAGNOSTICS_NOTE,
     MISSING,
@@ -16,6 +17,7 @@ from imputebench.benchmarks.report.tables import (
     ReportData,
     dataset_name,
     fmt,
+    headline_metrics,
     mask_name,
     rank_text,
 )
@@ -160,12 +162,23 @@ def _ranks(data: ReportData) -> list[str]:
             row.append(f"**{text}**" if lb in rt.best.get(m, ()) else text)
         rows.append(row)
     out += md_table(header, rows, ["l"] + ["r"] * len(rt.metrics))
-    tests = [f"- `{m}`: Friedman χ² = {fmt(f[0])}, p = {fmt(f[1], 3)} "
-             f"({f[2]} complete blocks, {f[3]} imputers)"
-             for m, f in sorted(rt.friedman.items()) if f is not None]
-    if tests:
-        out += ["Friedman test of equal ranks over the blocks where every imputer has a value:",
-                "", *tests, ""]
+    out += _significance(data)
+    return out
+
+
+def _significance(data: ReportData) -> list[str]:
+    if not data.stats:
+        return []
+    out = ["### Significance", "", SIGNIFICANCE_NOTE, ""]
+    out += [f"- {md_escape(describe(s))}" for _, s in sorted(data.stats.items())]
+    out.append("")
+    for m in headline_metrics(data.stats):
+        s = data.stats[m]
+        if not s.pairs:
+            continue
+        out += [f"#### Pairwise: {md_escape(m)} {goal_arrow(s.minimize)}", ""]
+        rows = [[md_escape(c) for c in r] for r in pair_rows(s, lambda p: fmt(p, 3))]
+        out += md_table(PAIR_HEADER, rows, ["l", "l", "r", "r", "r", "l", "l"])
     return out
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from imputebench.benchmarks.report.stats import compare_blocks
 from imputebench.metrics import ALL, get_metric
 
 STATUSES = ("ok", "failed", "skipped", "timeout")
@@ -306,17 +306,13 @@ def block_tables(rows: list[Row], infos: dict[str, MetricInfo]) -> list[BlockTab
 
 @dataclass
 class RankTable:
-    """Average rank per (imputer label, metric) and the number of blocks it is averaged over.
-
-    ``friedman[metric]`` is ``(chi2, p, n_blocks, k_imputers)`` of the Friedman test over the
-    blocks where every imputer ranked on that metric has a value, or ``None`` when it cannot
-    be run (fewer than 3 imputers or 2 such blocks).
-    """
+    """Average rank per (imputer label, metric) and the number of blocks it is averaged over
+    (every block where at least two imputers have a value). The significance tests, which need
+    the blocks where *every* compared imputer has a value, are in ``ReportData.stats``."""
 
     labels: list[str]
     metrics: list[str]
     ranks: dict[tuple[str, str], tuple[float, int]]
-    friedman: dict[str, tuple[float, float, int, int] | None]
     best: dict[str, set[str]] = field(default_factory=dict)
 
 
@@ -339,7 +335,6 @@ def average_ranks(rows: list[Row], infos: dict[str, MetricInfo]) -> RankTable:
     imputers have a value ranks nothing and is not counted.
     """
     ranks: dict[tuple[str, str], tuple[float, int]] = {}
-    friedman: dict[str, tuple[float, float, int, int] | None] = {}
     best: dict[str, set[str]] = {}
     for m in sorted(infos):
         sums: dict[str, list[float]] = defaultdict(list)
@@ -357,20 +352,31 @@ def average_ranks(rows: list[Row], infos: dict[str, MetricInfo]) -> RankTable:
             low = min(float(np.mean(v)) for v in sums.values())
             best[m] = {lb for lb, v in sums.items()
                        if rank_text(float(np.mean(v))) == rank_text(low)}
-        friedman[m] = _friedman(means, sorted(sums))
     labels = sorted({lb for lb, _ in ranks})
-    return RankTable(labels, sorted({m for _, m in ranks}), ranks, friedman, best)
+    return RankTable(labels, sorted({m for _, m in ranks}), ranks, best)
 
 
-def _friedman(means: dict, labels: list[str]) -> tuple[float, float, int, int] | None:
-    complete = [d for d in means.values() if all(lb in d for lb in labels)]
-    if len(labels) < 3 or len(complete) < 2:
-        return None
-    cols = [[d[lb] for d in complete] for lb in labels]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        res = stats.friedmanchisquare(*cols)
-    return (float(res.statistic), float(res.pvalue), len(complete), len(labels))
+def metric_stats(rows: list[Row], infos: dict[str, MetricInfo]) -> dict[str, Any]:
+    """Metric -> :class:`~imputebench.benchmarks.report.stats.MetricStats` over its blocks."""
+    out = {}
+    for m in sorted(infos):
+        means = block_means(rows, m)
+        if means:
+            out[m] = compare_blocks(m, means, infos[m].minimize)
+    return out
+
+
+# The report's headline metrics, each the first of its candidates that the run measured.
+HEADLINE_CANDIDATES = (("rmse_zscore", "rmse_minmax", "nrmse_col", "mae"),
+                       ("loglik_kde", "loglik_knnxkde"), ("pmse", "pmse_cart", "pmse_xgb"),
+                       ("cluster_log",))
+
+
+def headline_metrics(names) -> list[str]:
+    """RMSE, log-likelihood, pMSE and cluster-log, as far as ``names`` has them."""
+    have = set(names)
+    return [next(c for c in cands if c in have) for cands in HEADLINE_CANDIDATES
+            if any(c in have for c in cands)]
 
 
 @dataclass(frozen=True)
@@ -465,6 +471,7 @@ class ReportData:
     published: list = field(default_factory=list)   # published.Comparison, when configured
     diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
     latent: Any = None                               # latent.LatentSection
+    stats: dict = field(default_factory=dict)        # metric -> stats.MetricStats
 
     @property
     def has_results(self) -> bool:
