@@ -158,13 +158,13 @@ def test_failed_and_skipped_cells_with_reasons(rendered):
 
 def test_html_is_self_contained_and_escaped(rendered):
     _, _, html = rendered
-    assert html.count("<svg") == 3 and "<title>Smoke &lt;report&gt;</title>" in html
+    assert html.count("<svg") == 6 and "<title>Smoke &lt;report&gt;</title>" in html
     for url in re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html, flags=re.I):
         assert url.startswith("#"), url
     assert not re.search(r"<link\b|<script[^>]*\bsrc\b|@import|<iframe|<img\b", html, re.I)
     assert not re.search(r"url\(\s*['\"]?(?!#)", html)
     ids = re.findall(r'\bid="([^"]+)"', html)
-    assert len(ids) == len(set(ids))  # the three inline SVGs do not share an id
+    assert len(ids) == len(set(ids))  # the inline SVGs do not share an id
     assert "<details><summary>Environment</summary>" in html
     assert "0.1700 ± 0.01000" in html
 
@@ -172,8 +172,13 @@ def test_html_is_self_contained_and_escaped(rendered):
 def test_png_figures_written(rendered):
     paths, md, _ = rendered
     names = sorted(p.name for p in paths["figures"])
-    assert names == ["metric_vs_rate_accuracy.png", "metric_vs_rate_mae.png",
-                     "metric_vs_rate_rmse_minmax.png"]
+    # rmse_minmax is the only headline metric here (no loglik, pmse or cluster_log)
+    assert names == ["cd_rmse_minmax.png", "metric_vs_rate_accuracy.png",
+                     "metric_vs_rate_mae.png", "metric_vs_rate_rmse_minmax.png",
+                     "quality_vs_time.png", "rank_heatmap.png"]
+    assert [f.group for f in paths["figure_objects"]] == [
+        "Critical-difference diagrams", "Ranks by dataset", "Trade-offs",
+        "Metrics vs missing rate", "Metrics vs missing rate", "Metrics vs missing rate"]
     for p in paths["figures"]:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
         assert f"](figures/{p.name})" in md

@@ -96,3 +96,24 @@ def test_groups_are_the_cliques_within_cd():
     s = st.MetricStats("m", True, ["a", "b", "c", "d"], 10, cd=1.0,
                        avg_ranks={"a": 1.0, "b": 1.5, "c": 2.2, "d": 3.9})
     assert s.groups() == [("a", "b"), ("b", "c")]
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    from imputebench.benchmarks.report.plots import pareto_front
+
+    pts = {"a": (1.0, 3.0), "b": (2.0, 2.0), "c": (3.0, 3.0), "d": (0.5, 5.0), "e": (2.0, 2.0)}
+    # c is dominated by b; b and e tie exactly, so neither dominates the other
+    assert pareto_front(pts) == ["d", "a", "b", "e"]
+
+
+def test_clean_svg_rounds_coordinates_and_keeps_only_referenced_ids():
+    from imputebench.benchmarks.report.figures import clean_svg
+
+    raw = ('<?xml version="1.0"?>\n<svg>\n  <defs>\n   <path id="m1" d="M 1.23456 -0.04 \n'
+           'L 10.96 2 "/>\n  </defs>\n  <g id="figure_1">\n   <use href="#m1" x="3.14159" '
+           'y="0.001"/>\n   <text x="1.25" transform="rotate(-0 1.25 2)">0.12345</text>\n'
+           '  </g>\n</svg>\n')
+    out = clean_svg(raw, "f0-")
+    assert 'd="M 1.2 0 L 11 2 "' in out and 'x="3.1" y="0"' in out
+    assert 'id="f0-m1"' in out and 'href="#f0-m1"' in out and "figure_1" not in out
+    assert ">0.12345</text>" in out and "rotate" not in out and "<?xml" not in out

@@ -119,4 +119,5 @@ def render_report(records: Iterable[dict], out_dir: str | Path, title: str = "im
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(render_markdown(data, figures), encoding="utf-8", newline="\n")
     html_path.write_text(render_html(data, figures), encoding="utf-8", newline="\n")
-    return {"markdown": md_path, "html": html_path, "figures": [f.png_path for f in figures]}
+    return {"markdown": md_path, "html": html_path, "figures": [f.png_path for f in figures],
+            "figure_objects": figures}

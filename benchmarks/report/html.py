@@ -341,9 +341,13 @@ def _published(data: ReportData) -> list[str]:
 def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
     out = ['<h2 id="figures">Figures</h2>']
     if not figures:
-        return out + ["<p>No figure: no metric value with a nominal missing rate.</p>"]
+        return out + ["<p>No figure: nothing to draw.</p>"]
+    group = None
     for f in figures:
-        out += [f"<h3>{esc(f.metric)} vs missing rate</h3>", "<figure>", f.svg.rstrip("\n"),
+        if f.group != group:
+            group = f.group
+            out.append(f"<h3>{esc(group)}</h3>")
+        out += [f"<h4>{esc(f.title)}</h4>", '<figure class="plot">', f.svg.rstrip("\n"),
                 f"<figcaption>{esc(f.caption)}</figcaption>", "</figure>"]
     return out
 

@@ -263,10 +263,13 @@ def _published(data: ReportData) -> list[str]:
 def _figures(figures: Sequence[RenderedFigure]) -> list[str]:
     out = ["## Figures", ""]
     if not figures:
-        return out + ["No figure: no metric value with a nominal missing rate.", ""]
+        return out + ["No figure: nothing to draw.", ""]
+    group = None
     for f in figures:
-        out += [f"### {md_escape(f.metric)} vs missing rate", "",
-                f"![{md_escape(f.metric)} vs missing rate]({f.rel_path})", "",
+        if f.group != group:
+            group = f.group
+            out += [f"### {md_escape(group)}", ""]
+        out += [f"#### {md_escape(f.title)}", "", f"![{md_escape(f.title)}]({f.rel_path})", "",
                 md_escape(f.caption), ""]
     return out
 
