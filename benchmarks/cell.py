@@ -72,8 +72,31 @@ def versions() -> dict:
                 out[pkg] = version(pkg)
             except PackageNotFoundError:
                 pass
+        commit = git_commit()
+        if commit:
+            out["git commit"] = commit
         _VERSIONS = out
     return _VERSIONS
+
+
+def git_commit() -> str | None:
+    """The commit of the imputebench source that runs ("+dirty" with uncommitted changes to
+    tracked files), or None outside a git checkout."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _rss_mb() -> float:

@@ -26,6 +26,7 @@ from imputebench.benchmarks.report.tables import (
     block_tables,
     dataset_name,
     diagnostics_table,
+    imputer_reference,
     metric_info,
     metric_stats,
     normalize_records,
@@ -80,6 +81,8 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         problems=[r for r in rows if r.status != "ok"], published=published,
         diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
         stats=metric_stats(rows, infos),
+        imputers=[(name, sorted({r.label for r in rows if r.imputer == name}),
+                   imputer_reference(name)) for name in sorted({r.imputer for r in rows})],
     )
 
 

@@ -45,6 +45,9 @@ pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;font-size:.8rem;white-space
 details{margin:.4rem 0}summary{cursor:pointer}figure{margin:1rem 0}
 figure svg{max-width:100%;height:auto}figcaption{color:#57606a;font-size:.88rem}
 code{background:#f3f5f7;padding:0 .2rem}
+#filter{position:sticky;top:0;background:#fff;padding:.4rem 0;border-bottom:1px solid #d0d7de;
+z-index:1}#filter label{margin-right:.8rem}
+tr.agree td{background:#e6f4ea}tr.disagree td{background:#fde7e9}
 """
 
 _JS = """
@@ -76,6 +79,24 @@ _JS = """
       });
     });
   });
+  var selects = document.querySelectorAll("#filter select");
+  function applyFilter() {
+    var want = {};
+    selects.forEach(function (s) { want[s.name] = s.value; });
+    var shown = 0, total = 0;
+    document.querySelectorAll("[data-dataset]").forEach(function (el) {
+      var ok = ["dataset", "mechanism", "rate"].every(function (k) {
+        var v = el.getAttribute("data-" + k);
+        return !want[k] || v === null || v === want[k];
+      });
+      el.hidden = !ok;
+      if (el.classList.contains("block")) { total += 1; if (ok) { shown += 1; } }
+    });
+    var count = document.getElementById("filter-count");
+    if (count) { count.textContent = shown + " of " + total + " result blocks shown"; }
+  }
+  selects.forEach(function (s) { s.addEventListener("change", applyFilter); });
+  if (selects.length) { applyFilter(); }
 })();
 """
 
@@ -94,17 +115,42 @@ def num_td(text: str, value: float | None = None, best: bool = False) -> str:
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]],
-               sortable: bool = True) -> str:
-    """A table from escaped header texts (none: no ``<thead>``) and ready ``<td>`` strings."""
+               sortable: bool = True, row_attrs: Sequence[str] | None = None) -> str:
+    """A table from escaped header texts (none: no ``<thead>``) and ready ``<td>`` strings;
+    ``row_attrs`` gives each ``<tr>`` its (escaped) attributes."""
     cls = ' class="sortable"' if sortable else ""
     head = "".join(f"<th>{h}</th>" for h in header)
     head = f"<thead><tr>{head}</tr></thead>\n" if header else ""
-    body = "\n".join("<tr>" + "".join(r) + "</tr>" for r in rows)
+    attrs = row_attrs if row_attrs is not None else [""] * len(rows)
+    body = "\n".join(f"<tr{a}>" + "".join(r) + "</tr>" for r, a in zip(rows, attrs, strict=True))
     return f"<table{cls}>{head}<tbody>\n{body}\n</tbody></table>"
 
 
 def _td(text: object) -> str:
     return f"<td>{esc(text)}</td>"
+
+
+FILTER_KEYS = ("dataset", "mechanism", "rate")
+
+
+def filter_attrs(dataset_title: str, mask: dict) -> str:
+    """``data-dataset/-mechanism/-rate`` attributes that the page's filter matches."""
+    rate = mask.get("rate")
+    rate_text = f"{rate:g}" if isinstance(rate, int | float) and not isinstance(rate, bool) else ""
+    vals = (dataset_title, str(mask.get("mechanism", "?")), rate_text)
+    return "".join(f' data-{k}="{esc(v)}"' for k, v in zip(FILTER_KEYS, vals, strict=True))
+
+
+def _filter(data: ReportData) -> list[str]:
+    """The dataset / mechanism / rate selectors (the script below hides what does not match)."""
+    choices = (data.datasets, data.mechanisms, [f"{r:g}" for r in data.rates])
+    out = ['<div id="filter" class="note">Show: ']
+    for key, vals in zip(FILTER_KEYS, choices, strict=True):
+        opts = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in vals)
+        out.append(f'<label>{key} <select name="{key}"><option value="">all</option>{opts}'
+                   "</select></label> ")
+    out.append('<span id="filter-count"></span></div>')
+    return ["".join(out)]
 
 
 def _header(data: ReportData) -> list[str]:
@@ -140,6 +186,8 @@ def _header(data: ReportData) -> list[str]:
         pkgs = sorted(set(data.versions) | {str(k) for k in env})
         rows = [[_td(p), _td(", ".join(data.versions.get(p, [])) or MISSING),
                  _td(env.get(p, MISSING))] for p in pkgs]
+        rows.append([_td("device"), _td(", ".join(sorted({r.device for r in data.rows}))),
+                     _td(MISSING)])
         table = html_table(["package", "versions in the cells", "report environment"], rows)
         out.append(f"<details><summary>Environment</summary>{table}</details>")
     return out
@@ -194,9 +242,19 @@ def _metrics(data: ReportData) -> list[str]:
     return out
 
 
+def _imputers(data: ReportData) -> list[str]:
+    if not data.imputers:
+        return []
+    rows = [[_td(name), _td(", ".join(labels)), _td(ref or MISSING)]
+            for name, labels, ref in data.imputers]
+    return ['<h2 id="imputers">Imputers</h2>',
+            html_table(["imputer", "settings in this run", "reference"], rows, sortable=False)]
+
+
 def _block(b: BlockTable, data: ReportData) -> list[str]:
     rate = fmt(b.achieved_rate) if b.achieved_rate is not None else MISSING
-    out = [f"<h4>{esc(b.mask_title)}</h4>",
+    out = [f'<div class="block"{filter_attrs(b.dataset_title, b.mask)}>',
+           f"<h4>{esc(b.mask_title)}</h4>",
            f'<p class="note">Achieved missing rate {esc(rate)} (mean over repetitions); '
            f"{b.repetitions} repetition(s).</p>"]
     header = ["imputer", "runs ok"] + [
@@ -210,22 +268,28 @@ def _block(b: BlockTable, data: ReportData) -> list[str]:
             row.append(num_td(MISSING) if st is None else
                        num_td(st.text(b.repetitions), st.mean, lb in b.best.get(m, ())))
         rows.append(row)
-    return out + [html_table(header, rows)]
+    return out + [html_table(header, rows), "</div>"]
 
 
 def _results(data: ReportData) -> list[str]:
     out = ['<h2 id="results">Results by dataset and mask</h2>',
            '<p class="note">Mean ± sample sd (ddof = 1) over repetitions of each metric\'s '
            "<code>__all__</code> value; the best mean of each column is in bold; (n=k) marks an "
-           "entry with fewer repetitions than its block. Click a header to sort.</p>"]
+           "entry with fewer repetitions than its block. Click a header to sort; the selectors "
+           "at the top filter by dataset, mechanism and rate.</p>"]
     current = None
     for b in data.blocks:
         if b.dataset_title != current:
+            if current is not None:
+                out.append("</div>")
             current = b.dataset_title
             shape = (f" — {b.n_rows} rows × {b.n_cols} columns"
                      if b.n_rows is not None and b.n_cols is not None else "")
-            out.append(f"<h3>Dataset {esc(current)}{esc(shape)}</h3>")
+            out += [f'<div class="dataset-group" data-dataset="{esc(current)}">',
+                    f"<h3>Dataset {esc(current)}{esc(shape)}</h3>"]
         out += _block(b, data)
+    if current is not None:
+        out.append("</div>")
     return out
 
 
@@ -312,12 +376,17 @@ def _problems(data: ReportData) -> list[str]:
     out = ['<h2 id="problems">Failed, skipped and timed-out cells</h2>']
     if not data.problems:
         return out + ["<p>None: every cell finished ok.</p>"]
-    rows = [[_td(dataset_name(r.dataset, r.dataset_params)),
-             _td(mask_name(r.mask)), num_td(str(r.repetition), float(r.repetition)),
-             _td(r.label), _td(r.status), _reason_td(r.reason)] for r in data.problems]
-    table = html_table(["dataset", "mask", "repetition", "imputer", "status", "reason"], rows)
-    return out + [f"<details open><summary>{len(data.problems)} cell(s)</summary>{table}"
-                  "</details>"]
+    for status in sorted({r.status for r in data.problems}):
+        group = [r for r in data.problems if r.status == status]
+        rows = [[_td(dataset_name(r.dataset, r.dataset_params)),
+                 _td(mask_name(r.mask)), num_td(str(r.repetition), float(r.repetition)),
+                 _td(r.label), _td(r.status), _reason_td(r.reason)] for r in group]
+        attrs = [filter_attrs(dataset_name(r.dataset, r.dataset_params), r.mask) for r in group]
+        table = html_table(["dataset", "mask", "repetition", "imputer", "status", "reason"], rows,
+                           row_attrs=attrs)
+        out.append(f'<details class="problems"><summary>{status}: {len(group)} cell(s)</summary>'
+                   f"{table}</details>")
+    return out
 
 
 def _published(data: ReportData) -> list[str]:
@@ -333,8 +402,14 @@ def _published(data: ReportData) -> list[str]:
     out.append(html_table(["method", "agree", "compared", "published entries"],
                           [[_td(m), _td(a), _td(n), _td(t)] for m, a, n, t in
                            pub.summary(data.published)]))
-    out.append(html_table([esc(h) for h in pub.HEADER],
-                          [[_td(x) for x in r] for r in pub.table_rows(data.published)]))
+    rows = pub.table_rows(data.published)
+    verdict = {"agrees": ' class="agree"', "differs": ' class="disagree"'}
+    n_agree = sum(r[-1] == "agrees" for r in rows)
+    n_run = sum(r[-1] in verdict for r in rows)
+    out.append(f"<p><strong>Agree on {n_agree} of {n_run}</strong> compared entries "
+               f"({len(rows) - n_run} not run).</p>")
+    out.append(html_table([esc(h) for h in pub.HEADER], [[_td(x) for x in r] for r in rows],
+                          row_attrs=[verdict.get(r[-1], "") for r in rows]))
     return out
 
 
@@ -367,18 +442,19 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
     str
         The HTML text.
     """
-    sections = ["metrics", "results", "ranks", "runtime"] if data.has_results else []
+    sections = (["metrics", "imputers", "results", "ranks", "runtime"] if data.has_results
+                else [])
     if data.has_results and data.latent:
         sections.append("latent")
     sections += ["problems"] + (["figures"] if data.has_results else [])
-    names = {"metrics": "Metrics", "results": "Results", "ranks": "Average rank",
-             "runtime": "Runtime", "latent": "Latent models", "problems": "Failures",
-             "figures": "Figures"}
+    names = {"metrics": "Metrics", "imputers": "Imputers", "results": "Results",
+             "ranks": "Average rank", "runtime": "Runtime", "latent": "Latent models",
+             "problems": "Failures", "figures": "Figures"}
     nav = "<nav>" + "".join(f'<a href="#{s}">{names[s]}</a>' for s in sections) + "</nav>"
     body = _header(data)
-    body.insert(2, nav)  # after the title and the counts
+    body[2:2] = [nav] + (_filter(data) if data.has_results else [])  # after title and counts
     if data.has_results:
-        body += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+        body += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
                  + _latent(data) + _diagnostics(data))
     else:
         body += ['<h2 id="results">Results</h2>',

@@ -87,6 +87,8 @@ def _header(data: ReportData) -> list[str]:
         pkgs = sorted(set(data.versions) | {str(k) for k in env})
         rows = [[md_escape(p), md_escape(", ".join(data.versions.get(p, [])) or MISSING),
                  md_escape(env.get(p, MISSING))] for p in pkgs]
+        rows.append(["device", md_escape(", ".join(sorted({r.device for r in data.rows}))),
+                     MISSING])
         out += md_table(["package", "versions in the cells", "report environment"], rows)
     return out
 
@@ -99,6 +101,14 @@ def _metrics(data: ReportData) -> list[str]:
     if any(m.level == "table" for m in data.metrics.values()):
         out += ["", TABLE_LEVEL_NOTE]
     return out
+
+
+def _imputers(data: ReportData) -> list[str]:
+    if not data.imputers:
+        return []
+    rows = [[md_escape(name), md_escape(", ".join(labels)), md_escape(ref or MISSING)]
+            for name, labels, ref in data.imputers]
+    return ["## Imputers", "", *md_table(["imputer", "settings in this run", "reference"], rows)]
 
 
 def _block(b: BlockTable, data: ReportData) -> list[str]:
@@ -252,6 +262,10 @@ def _published(data: ReportData) -> list[str]:
                      f"{spec.get('metric', 'rmse_minmax')}. For each method we show our best "
                      "setting (by mean over repetitions, as the paper chose its grid values); "
                      "z = (ours - published) / published sd; agrees when |z| <= 1."), ""]
+    verdicts = [r[-1] for r in pub.table_rows(data.published)]
+    n_run = sum(v in ("agrees", "differs") for v in verdicts)
+    out += [f"**Agree on {verdicts.count('agrees')} of {n_run}** compared entries "
+            f"({len(verdicts) - n_run} not run).", ""]
     srows = [[md_escape(m), str(a), str(n), str(t)] for m, a, n, t in pub.summary(data.published)]
     out += md_table(["method", "agree", "compared", "published entries"], srows,
                     ["l", "r", "r", "r"])
@@ -291,7 +305,7 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     """
     out = _header(data)
     if data.has_results:
-        out += (_metrics(data) + _results(data) + _ranks(data) + _runtime(data)
+        out += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
                 + _latent(data) + _diagnostics(data))
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "

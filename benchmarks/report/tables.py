@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,7 @@ class Row:
     versions: dict
     finished_at: str | None
     diagnostics: dict = field(default_factory=dict)
+    imputer: str = ""
 
     @property
     def dataset_key(self) -> tuple[str, str]:
@@ -170,6 +172,7 @@ def normalize_records(records: list[dict]) -> list[Row]:
             device=str(rec.get("device") or "unknown"), versions=dict(rec.get("versions") or {}),
             finished_at=rec.get("finished_at"),
             diagnostics=dict(rec.get("diagnostics") or {}) if status == "ok" else {},
+            imputer=str(rec.get("imputer") or ""),
         ))
     rows.sort(key=lambda r: (r.block_key, r.repetition, r.label, r.status))
     return rows
@@ -209,6 +212,20 @@ def metric_info(name: str) -> MetricInfo:
                           level=str(m.level))
     except Exception:  # noqa: BLE001 - a plugin's metric may be gone when the report renders
         return MetricInfo(name, "minimize", known=False)
+
+
+def imputer_reference(name: str) -> str:
+    """The References section of a registered imputer's docstring, as one line ("" when the
+    imputer is unknown here or cites nothing)."""
+    try:
+        from imputebench.imputers import get_imputer_class
+
+        doc = get_imputer_class(name).__doc__ or ""
+    except Exception:  # noqa: BLE001 - a plugin's imputer may be gone when the report renders
+        return ""
+    m = re.search(r"References\n\s*-+\n(.*?)(?:\n\s*\n\s*[A-Z][A-Za-z ]+\n\s*-{3,}|\Z)", doc,
+                  flags=re.S)
+    return " ".join(m.group(1).split()) if m else ""
 
 
 @dataclass(frozen=True)
@@ -472,6 +489,7 @@ class ReportData:
     diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
     latent: Any = None                               # latent.LatentSection
     stats: dict = field(default_factory=dict)        # metric -> stats.MetricStats
+    imputers: list = field(default_factory=list)     # [(registered name, labels, reference)]
 
     @property
     def has_results(self) -> bool:
