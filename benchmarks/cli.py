@@ -63,7 +63,28 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
     print(f"report: {paths['markdown']} and {paths['html']}")
 
 
+def _cmd_compare(args) -> int:
+    from imputebench.benchmarks.journal import load_records
+    from imputebench.benchmarks.report.compare import compare_journals, write_comparison
+
+    a, b = (Path(x) for x in args.compare)
+    out = Path(args.out) if args.out else Path("reports") / "compare"
+    comp = compare_journals(load_records(a), load_records(b), str(a), str(b))
+    if not comp.cells:
+        raise ImputebenchError(f"the journals {str(a)!r} and {str(b)!r} share no finished cell "
+                               "with a metric value: nothing to compare")
+    paths = write_comparison(comp, out)
+    sig = [c for c in comp.changes if c.significant]
+    print(f"{len(sig)} significant change(s) of {len(comp.changes)} (imputer, metric) pairs")
+    print(f"comparison: {paths['markdown']} and {paths['html']}")
+    return 0
+
+
 def _cmd_report(args) -> int:
+    if args.compare:
+        return _cmd_compare(args)
+    if not args.journal:
+        raise ImputebenchError("report: give a journal, or --compare A B")
     journal = Path(args.journal)
     config = None
     if args.config:
@@ -208,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_run)
 
     rep = sub.add_parser("report", help="render a report from a journal (never re-runs)")
-    rep.add_argument("journal", help="journal.jsonl (or the folder holding it)")
+    rep.add_argument("journal", nargs="?", help="journal.jsonl (or the folder holding it)")
+    rep.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                     help="compare two journals cell by cell (B against A) instead")
     rep.add_argument("--out", help="report folder (default: the journal's folder)")
     rep.add_argument("--config", help="restrict to this config's cells and show it")
     rep.add_argument("--title")
