@@ -52,6 +52,8 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
                                    f"(rerun 'imputebench run' to complete them)")
         if config.published:
             meta["published"] = config.published
+    else:
+        _missing_from_plan(journal, records, meta)
     paths = render_report(records, out, title=title, meta=meta)
     copy = out / "journal.jsonl"
     if journal.resolve() != copy.resolve():
@@ -61,6 +63,26 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
             for rec in sorted(records, key=lambda r: r["key"]):
                 fh.write(json.dumps(rec, sort_keys=True) + "\n")
     print(f"report: {paths['markdown']} and {paths['html']}")
+
+
+def _missing_from_plan(journal: Path, records: list[dict], meta: dict) -> None:
+    """A journal whose run is unfinished (or still running): name the planned cells that have
+    no record yet, from the plan the run wrote beside the journal."""
+    import json
+
+    from imputebench.benchmarks.runner import plan_path
+
+    p = plan_path(journal)
+    try:
+        planned = json.loads(p.read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    have = {r.get("key") for r in records}
+    missing = [c["title"] for c in planned if c.get("key") not in have]
+    if missing:
+        meta["not run yet"] = (f"{len(missing)} of the {len(planned)} cells the run plans "
+                               "(still running, or rerun 'imputebench run' to complete them)")
+        meta["missing cells"] = missing
 
 
 def _cmd_compare(args) -> int:

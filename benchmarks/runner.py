@@ -191,6 +191,7 @@ def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: s
     journal = Journal(journal_path)
     done = journal.latest()
     cells = plan(config)
+    write_plan(config, cells, journal.path)
     redo = ("failed", "timeout") if retry_failed else ()
     todo = [c for c in cells if c.key not in done or done[c.key].get("status") in redo]
     summary = RunSummary(len(cells), len(cells) - len(todo), 0, 0, journal.path)
@@ -215,6 +216,32 @@ def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: s
     finally:
         bar.close()
     return summary
+
+
+def plan_path(journal_path: str | Path) -> Path:
+    """Where a run keeps its plan: ``journal.plan.json`` beside ``journal.jsonl``."""
+    p = Path(journal_path)
+    return p.with_name(p.stem + ".plan.json")
+
+
+def write_plan(config: BenchmarkConfig, cells: list[Cell], journal_path: str | Path) -> Path:
+    """Record every cell the run plans (key and a readable title), so that a report of a
+    journal that is still being written can say which cells are missing."""
+    import json
+
+    from imputebench.benchmarks.report.tables import dataset_name, mask_name
+
+    out = plan_path(journal_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    body = {"config": config.name, "title": config.title,
+            "cells": [{"key": c.key, "title": (
+                f"{dataset_name(c.dataset.name, c.dataset.kwargs)} | "
+                f"{mask_name(c.mask.to_dict())} | rep {c.repetition} | {c.imputer.label()}")}
+                for c in cells]}
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(out)
+    return out
 
 
 def default_paths(config: BenchmarkConfig, root: str | Path = ".") -> tuple[Path, Path]:

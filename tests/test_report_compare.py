@@ -76,3 +76,26 @@ def test_cli_writes_the_comparison(tmp_path, capsys):
     with pytest.warns(UserWarning, match="unreadable"):
         assert main(["report", "--compare", str(tmp_path / "a.jsonl"),
                      str(tmp_path / "empty.jsonl")]) == 2
+
+
+def test_report_of_an_unfinished_journal_names_the_missing_cells(tmp_path):
+    from imputebench.benchmarks.config import load_config
+    from imputebench.benchmarks.runner import plan, write_plan
+
+    config = load_config("smoke")
+    cells = plan(config)
+    journal = tmp_path / "journal.jsonl"
+    write_plan(config, cells, journal)
+    done = cells[0]
+    rec = {**done.base_record(), "status": "ok", "metrics": {"rmse_zscore": {"__all__": 0.5}}}
+    # a run still writing: one finished record and a torn line being appended
+    journal.write_text(json.dumps(rec) + "\n" + '{"key": "half-writ', "utf-8")
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert main(["report", str(journal), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text("utf-8")
+    missing = md.split("## Not finished yet", 1)[1].split("\n## ", 1)[0]
+    assert missing.count("\n- ") == len(cells) - 1
+    assert f"{len(cells) - 1} of the {len(cells)} cells the run plans" in md
+    assert done.imputer.label() in md
+    page = (tmp_path / "rep" / "report.html").read_text("utf-8")
+    assert f"{len(cells) - 1} cell(s) not finished yet" in page

@@ -174,10 +174,15 @@ def _header(data: ReportData) -> list[str]:
     for key in ("command", "journal"):
         if meta.get(key):
             info.append((key, str(meta[key])))
-    for key in sorted(set(meta) - {"command", "journal", "config", "environment"}):
+    for key in sorted(set(meta) - {"command", "journal", "config", "environment",
+                                   "missing cells"}):
         info.append((str(key), json.dumps(meta[key], sort_keys=True, default=str)))
     out.append(html_table([], [[f'<th scope="row">{esc(k)}</th>', _td(v)] for k, v in info],
                           sortable=False))
+    if meta.get("missing cells"):
+        items = "".join(f"<li>{esc(t)}</li>" for t in meta["missing cells"])
+        out.append(f'<details id="missing"><summary>{len(meta["missing cells"])} cell(s) not '
+                   f"finished yet</summary><ul>{items}</ul></details>")
     if meta.get("config"):
         text = json.dumps(meta["config"], indent=2, sort_keys=True, default=str)
         out.append(f"<details><summary>Configuration</summary><pre>{esc(text)}</pre></details>")

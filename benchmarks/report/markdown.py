@@ -74,10 +74,14 @@ def _header(data: ReportData) -> list[str]:
     for key in ("command", "journal"):
         if meta.get(key):
             info.append((key, "`" + str(meta[key]).replace("`", "'") + "`"))
-    for key in sorted(set(meta) - {"command", "journal", "config", "environment"}):
+    for key in sorted(set(meta) - {"command", "journal", "config", "environment",
+                                   "missing cells"}):
         info.append((md_escape(key), md_escape(json.dumps(meta[key], sort_keys=True,
                                                           default=str))))
     out += md_table(["", ""], [[f"**{k}**", v] for k, v in info])
+    if meta.get("missing cells"):
+        out += ["## Not finished yet", "", *[f"- {md_escape(t)}" for t in meta["missing cells"]],
+                ""]
     if meta.get("config"):
         text = json.dumps(meta["config"], indent=2, sort_keys=True, default=str)
         out += ["## Configuration", "", "```json", text.replace("```", "'''"), "```", ""]
