@@ -46,7 +46,9 @@ def sample(model, x_num0, m_num, codes0, m_cat, generator, jump: int = 10,
     on the predicted ``x_0`` (``gaussian_p_sample``)."""
     s, cats = model.sched, model.cats
     n, dev = x_num0.shape[0], x_num0.device
-    k = torch.zeros(n, dtype=torch.long, device=dev)
+    # every row is at the same level: one timestep of shape (1,) broadcasts over the rows, so
+    # the timestep embedding and its MLP run once per step instead of once per row
+    k = torch.zeros(1, dtype=torch.long, device=dev)
 
     def randn():
         return torch.randn(x_num0.shape, generator=generator, device=dev)

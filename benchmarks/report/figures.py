@@ -271,10 +271,13 @@ def render_figures(data: ReportData, fig_dir: str | Path,
                 stem += "_"
             used.add(stem)
             png = fig_dir / f"{stem}.png"
-            fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+            # a tight box: long imputer labels (legends, CD diagrams) are never cut off
+            fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None},
+                        bbox_inches="tight", pad_inches=0.05)
             fig.set_layout_engine("none")  # keep the PNG's layout; computing it again is slow
             buf = io.StringIO()
-            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                        bbox_inches="tight", pad_inches=0.05)
             out.append(RenderedFigure(group, title, png, f"{rel_dir}/{png.name}",
                                       clean_svg(buf.getvalue(), f"f{k}-"), caption))
     keep = {f.png_path.name for f in out}

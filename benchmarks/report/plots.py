@@ -36,8 +36,9 @@ def cd_diagram(s: MetricStats, style: dict[str, dict]) -> Figure | None:
     half = (len(order) + 1) // 2
     left, right = order[:half], order[half:]
     rows = max(len(left), len(right))
-    fig = Figure(figsize=(7.2, 1.5 + 0.26 * rows + 0.12 * len(s.groups())), layout="constrained")
-    ax = fig.add_subplot()
+    # no layout engine: the labels stand outside the axes and the saved box is fitted to them
+    fig = Figure(figsize=(7.2, 1.5 + 0.26 * rows + 0.12 * len(s.groups())))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.8))
     ax.set_xlim(0.3 - 0.22 * k, k + 0.7 + 0.22 * k)
     top = 0.0
     ax.hlines(top, 1, k, color="black", lw=1)
@@ -100,8 +101,10 @@ def rank_heatmap(data: ReportData, metrics: list[str]) -> Figure | None:
     labels = data.labels
     datasets = sorted({d for t in tables.values() for d in t})
     n = len(tables)
-    fig = Figure(figsize=(min(3.0 + 0.55 * len(datasets), 7.5) * min(n, 2) + 0.8,
-                          (1.2 + 0.28 * len(labels)) * math.ceil(n / 2) + 0.4),
+    label_in = 0.065 * max(len(lb) for lb in labels)     # room for the y tick labels
+    fig = Figure(figsize=((min(3.0 + 0.55 * len(datasets), 7.5) + label_in) * min(n, 2) + 0.8,
+                          (1.2 + 0.28 * len(labels)) * math.ceil(n / 2) + 0.4
+                          + 0.06 * max(len(d) for d in datasets)),
                  layout="constrained")
     axes = fig.subplots(math.ceil(n / 2), min(n, 2), squeeze=False).ravel()
     kmax = len(labels)
