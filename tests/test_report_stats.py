@@ -92,6 +92,19 @@ def test_imputers_missing_blocks_are_left_out_and_named():
     assert "left out" in st.describe(s)
 
 
+def test_an_imputer_missing_some_blocks_is_kept_when_enough_blocks_remain():
+    rng = np.random.default_rng(0)
+    means = _means({lb: rng.normal(size=12) for lb in ("a", "b", "numeric_only")})
+    for i in range(4):                          # say, four blocks of a mixed-type table
+        means[(i,)].pop("numeric_only")
+    s = st.compare_blocks("m", means, minimize=True)
+    assert s.labels == ["a", "b", "numeric_only"] and s.n_blocks == 8 and s.left_out == []
+    for i in range(4, 7):                       # now only 5 blocks have all three: too few
+        means[(i,)].pop("numeric_only")
+    s = st.compare_blocks("m", means, minimize=True)
+    assert s.labels == ["a", "b"] and s.n_blocks == 12 and s.left_out == ["numeric_only"]
+
+
 def test_groups_are_the_cliques_within_cd():
     s = st.MetricStats("m", True, ["a", "b", "c", "d"], 10, cd=1.0,
                        avg_ranks={"a": 1.0, "b": 1.5, "c": 2.2, "d": 3.9})

@@ -37,6 +37,7 @@ from scipy import stats
 
 ALPHA = 0.05
 MIN_BLOCKS = 3
+FULL_BLOCKS = 6         # the fewest blocks where a pairwise Wilcoxon test can reach 0.05
 TIE_RTOL = 1e-12
 
 
@@ -146,15 +147,22 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
                    alpha: float = ALPHA) -> MetricStats:
     """All the module's statistics for one metric from block key -> label -> value.
 
-    The imputers compared are those with a value in the most blocks; blocks missing any of them
-    are left out (``n_blocks`` counts the blocks used, ``left_out`` the imputers dropped).
+    Which imputers: all of them when at least :data:`FULL_BLOCKS` blocks have a value for every
+    one; otherwise the least-covered imputers are dropped (those with a value in the fewest
+    blocks, ties together) until that many blocks remain, or only the best-covered are left.
+    Blocks missing any compared imputer are left out (``n_blocks`` counts the blocks used,
+    ``left_out`` names the imputers dropped). E.g. the default benchmark: imputers for numeric
+    tables only are compared with the others over the numeric tables' blocks.
     """
     labels_all = sorted({lb for d in means.values() for lb in d})
     cover = {lb: sum(lb in d for d in means.values()) for lb in labels_all}
-    most = max(cover.values(), default=0)
-    labels = [lb for lb in labels_all if cover[lb] == most]
-    left_out = [lb for lb in labels_all if cover[lb] < most]
-    blocks = [d for d in means.values() if all(lb in d for lb in labels)]
+    labels, blocks = [], []
+    for c in sorted(set(cover.values())):
+        labels = [lb for lb in labels_all if cover[lb] >= c]
+        blocks = [d for d in means.values() if all(lb in d for lb in labels)]
+        if len(blocks) >= FULL_BLOCKS:
+            break
+    left_out = [lb for lb in labels_all if lb not in labels]
     x = np.array([[d[lb] for lb in labels] for d in blocks], dtype=float).reshape(-1, len(labels))
     ok = np.isfinite(x).all(axis=1)
     x = x[ok]
