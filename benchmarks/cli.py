@@ -87,7 +87,7 @@ def _missing_from_plan(journal: Path, records: list[dict], meta: dict) -> None:
 
 def _cmd_compare(args) -> int:
     from imputebench.benchmarks.journal import load_records
-    from imputebench.benchmarks.report.compare import compare_journals, write_comparison
+    from imputebench.benchmarks.report.comparison import compare_journals, write_comparison
 
     a, b = (Path(x) for x in args.compare)
     out = Path(args.out) if args.out else Path("reports") / "compare"

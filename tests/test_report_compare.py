@@ -7,7 +7,7 @@ import json
 import pytest
 
 from imputebench.benchmarks.cli import main
-from imputebench.benchmarks.report.compare import compare_journals
+from imputebench.benchmarks.report.comparison import compare_journals
 
 
 def _records(change: dict | None = None, drop: str | None = None) -> list[dict]:

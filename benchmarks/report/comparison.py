@@ -11,7 +11,8 @@ both sides saw the same masks and seeds. For each imputer label and metric:
   correction over every (label, metric) tested; a difference is *significant* when the Holm
   p < alpha. With fewer than 6 blocks no difference can reach alpha = 0.05, which is said.
 
-Cells only one side has are counted and listed, never compared.
+Cells only one side has are counted and listed, never compared. (Not ``report/compare.py``:
+that name would shadow ``published.compare``, which the package imports under that name.)
 """
 
 from __future__ import annotations
