@@ -181,6 +181,20 @@ def test_the_denoiser_reads_a_one_hot_or_its_log():
         TabDiffusion(2, (2, 3), (16,), cat_input="logits")
 
 
+def test_one_shared_timestep_predicts_like_one_per_row():
+    # the sampler passes t of shape (1,) for a whole batch at one level
+    model = TabDiffusion(2, (2, 3), (32,), n_steps=20, generator=torch.Generator().manual_seed(0))
+    x_num, codes = _toy(16)
+    log_x = model.cats.log_onehot(codes)
+    per_row = model.predict(x_num, log_x, torch.full((16,), 7))
+    shared = model.predict(x_num, log_x, torch.full((1,), 7))
+    for a, b in zip(per_row, shared, strict=True):
+        torch.testing.assert_close(a, b)
+    s = model.sched
+    xt = dc.gaussian_q_sample(s, x_num, torch.full((1,), 7), torch.zeros_like(x_num))
+    torch.testing.assert_close(xt, s.abar[7].sqrt() * x_num)
+
+
 def test_training_lowers_the_loss_and_moves_with_the_module():
     gen = torch.Generator().manual_seed(0)
     model = TabDiffusion(2, (2, 3), (64, 64), n_steps=50, generator=gen)
