@@ -114,14 +114,10 @@ def compare_journals(recs_a: list[dict], recs_b: list[dict], name_a: str = "A",
         minimize = metric_info(m).minimize
         va = np.array([np.mean([x for x, _ in v]) for v in blocks.values()])
         vb = np.array([np.mean([y for _, y in v]) for v in blocks.values()])
-        d = vb - va
-        tie = np.abs(d) <= st.TIE_RTOL * np.maximum(np.abs(va), np.abs(vb))
-        gain = (d < 0) if minimize else (d > 0)
-        n = len(d)
-        p = st._wilcoxon(np.where(tie, 0.0, d)) if n >= st.MIN_BLOCKS else None
+        n = len(va)
+        better, same, worse, p = st.paired(vb, va, minimize, n >= st.MIN_BLOCKS)
         changes.append(Change(label, m, minimize, n, float(va.mean()), float(vb.mean()),
-                              int(np.sum(gain & ~tie)), int(np.sum(tie)),
-                              int(np.sum(~gain & ~tie)), p))
+                              better, same, worse, p))
     tested = [c for c in changes if c.p is not None]
     for c, ph in zip(tested, st.holm([c.p for c in tested]), strict=True):
         c.p_holm = ph

@@ -21,9 +21,8 @@ from collections import defaultdict
 
 import numpy as np
 from matplotlib.figure import Figure
-from scipy.stats import rankdata
 
-from imputebench.benchmarks.report.stats import MetricStats
+from imputebench.benchmarks.report.stats import MetricStats, rank_blocks
 from imputebench.benchmarks.report.tables import ReportData, block_means, dataset_name
 
 
@@ -86,8 +85,8 @@ def _dataset_ranks(data: ReportData, metric: str) -> dict[str, dict[str, float]]
         if len(d) < 2:
             continue
         labels = list(d)
-        x = np.array([d[lb] for lb in labels])
-        for lb, rk in zip(labels, rankdata(x if minimize else -x), strict=True):
+        x = np.array([[d[lb] for lb in labels]])
+        for lb, rk in zip(labels, rank_blocks(x, minimize)[0], strict=True):
             per[titles[block]][lb].append(float(rk))
     return {t: {lb: float(np.mean(v)) for lb, v in d.items()} for t, d in sorted(per.items())}
 

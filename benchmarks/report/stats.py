@@ -78,6 +78,18 @@ def _wilcoxon(d: np.ndarray) -> float:
         return float(stats.wilcoxon(d, zero_method="zsplit").pvalue)
 
 
+def paired(a: np.ndarray, b: np.ndarray, minimize: bool, test: bool = True
+           ) -> tuple[int, int, int, float | None]:
+    """Blocks where ``a`` beats / ties (1e-12 relative) / loses to ``b``, and the two-sided
+    Wilcoxon p of their differences (ties counted as zero; None when ``test`` is False)."""
+    d = a - b
+    tie = np.abs(d) <= TIE_RTOL * np.maximum(np.abs(a), np.abs(b))
+    better = (d < 0) if minimize else (d > 0)
+    wins, ties = int(np.sum(better & ~tie)), int(np.sum(tie))
+    p = _wilcoxon(np.where(tie, 0.0, d)) if test else None
+    return wins, ties, len(d) - wins - ties, p
+
+
 @dataclass(frozen=True)
 class Pair:
     """Imputer ``a`` against ``b`` over the blocks: ``wins`` = blocks where a is better."""
@@ -201,17 +213,8 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
         if n < 6:
             out.reason = (f"{n} blocks: no pairwise Wilcoxon test can reach alpha = {alpha:g} "
                           f"(its smallest two-sided p is 2/2^{n} = {2 / 2 ** n:.3g})")
-    scale = np.maximum(np.abs(x), 1e-300)
-    raw = []
-    for i, j in itertools.combinations(range(k), 2):
-        d = x[:, i] - x[:, j]
-        tie = np.abs(d) <= TIE_RTOL * np.maximum(scale[:, i], scale[:, j])
-        better = (d < 0) if minimize else (d > 0)
-        wins = int(np.sum(better & ~tie))
-        ties = int(np.sum(tie))
-        d = np.where(tie, 0.0, d)
-        p = _wilcoxon(d) if n >= MIN_BLOCKS else None
-        raw.append((i, j, wins, ties, n - wins - ties, p))
+    raw = [(i, j, *paired(x[:, i], x[:, j], minimize, n >= MIN_BLOCKS))
+           for i, j in itertools.combinations(range(k), 2)]
     adjusted = holm([r[5] for r in raw]) if n >= MIN_BLOCKS else [None] * len(raw)
     for (i, j, w, t, lo, p), ph in zip(raw, adjusted, strict=True):
         diff = abs(out.avg_ranks[labels[i]] - out.avg_ranks[labels[j]])
