@@ -25,6 +25,7 @@ class Registry:
         self.group = group
         self.skip = set(skip)
         self._entries: dict[str, type] = {}
+        self._aliases: dict[str, tuple[str, dict]] = {}
         self._discovered = False
 
     def register(self, cls: type) -> type:
@@ -39,6 +40,13 @@ class Registry:
             )
         self._entries[name] = cls
         return cls
+
+    def alias(self, name: str, target: str, **defaults: Any) -> None:
+        """Register ``name`` as ``target`` created with ``defaults`` (overridable params)."""
+        if name in self._entries or (name in self._aliases
+                                     and self._aliases[name] != (target, defaults)):
+            raise ImputebenchError(f"{self.what} name {name!r} is already registered")
+        self._aliases[name] = (target, dict(defaults))
 
     def _discover(self) -> None:
         if self._discovered:
@@ -63,19 +71,23 @@ class Registry:
 
     def names(self) -> list[str]:
         self._discover()
-        return sorted(self._entries)
+        return sorted({*self._entries, *self._aliases})
 
     def get_class(self, name: str) -> type:
         self._discover()
         if not isinstance(name, str):
             raise ImputebenchError(f"{self.what} name must be a string, got {type(name).__name__}")
+        if name in self._aliases:
+            name = self._aliases[name][0]
         try:
             return self._entries[name]
         except KeyError:
-            raise unknown_name(self.what, name, self._entries) from None
+            raise unknown_name(self.what, name, {**self._entries, **self._aliases}) from None
 
     def create(self, name: str, **params: Any) -> Any:
         cls = self.get_class(name)
+        if name in self._aliases:
+            params = {**self._aliases[name][1], **params}
         try:
             return cls(**params)
         except TypeError as exc:

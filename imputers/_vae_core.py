@@ -145,12 +145,16 @@ class TabularVAE(nn.Module):
         n = self.layout.n_num
         return out[..., :n], out[..., n:2 * n].clamp(*LOGSIGMA_RANGE), out[..., 2 * n:]
 
-    def log_lik(self, heads, b: Batch, m_num=None, m_cat=None) -> torch.Tensor:
+    def log_lik(self, heads, b: Batch, m_num=None, m_cat=None, weights=None) -> torch.Tensor:
         """log p(x | z) summed over the cells that ``m_num`` / ``m_cat`` (default: the batch's
-        masks) mark; shape of the leading dims of ``heads``."""
+        masks) mark; shape of the leading dims of ``heads``. ``weights``, when given, is a pair
+        (numeric (n_num,), categorical (n_cat,)) of per-column factors on the cells' log
+        likelihoods (the weighted ELBO's beta_i); ``None`` is the plain sum."""
         mu, log_sigma, logp = heads
         m_num = b.m_num if m_num is None else m_num
         m_cat = b.m_cat if m_cat is None else m_cat
+        if weights is not None:
+            m_num, m_cat = m_num * weights[0], m_cat * weights[1]
         r = (b.x_num - mu) * torch.exp(-log_sigma)
         num = ((-0.5 * r * r - log_sigma - 0.5 * _LOG_2PI) * m_num).sum(-1)
         if self.layout.n_cat == 0:
@@ -161,7 +165,11 @@ class TabularVAE(nn.Module):
 
     def latent(self, b: Batch, k: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
         """``k`` draws ``z ~ q(z | x_obs)`` per row (k, B, d) and ``log p(z) - log q(z | x)``."""
-        mu, logvar = self.encode(self.inputs(b))
+        return self.draw_latent(*self.encode(self.inputs(b)), k, generator)
+
+    def draw_latent(self, mu: torch.Tensor, logvar: torch.Tensor, k: int, generator
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As :meth:`latent`, from the encoder's output (mu, logvar)."""
         std = torch.exp(0.5 * logvar)
         eps = torch.randn((k,) + mu.shape, generator=generator, device=mu.device)
         z = mu + std * eps
@@ -169,12 +177,23 @@ class TabularVAE(nn.Module):
         return z, self.prior.log_prob(z, encoder=self.encode) - log_q
 
     # ------------------------------------------------------------------ objectives
-    def miwae_loss(self, b: Batch, k: int, generator) -> torch.Tensor:
+    def miwae_loss(self, b: Batch, k: int, generator, beta: float = 1.0, weights=None,
+                   return_means: bool = False):
         """Minus the importance-weighted bound with ``k`` samples, averaged over rows
-        (``k = 1``: the ELBO)."""
-        z, log_ratio = self.latent(b, k, generator)
-        log_w = self.log_lik(self.heads(z), b) + log_ratio
-        return -(torch.logsumexp(log_w, 0) - math.log(k)).mean()
+        (``k = 1``: the ELBO).
+
+        ``beta`` weighs the latent term and ``weights`` the columns' log-likelihoods (see
+        :meth:`log_lik`): each sample's log weight is ``sum_i beta_i log p(x_i | z) +
+        beta (log p(z) - log q(z | x))``, which for ``k = 1`` is the beta-weighted ELBO
+        ``sum_i beta_i log p(x_i | z) - beta KL``; ``beta = 1`` and no weights are the plain
+        bound, bit for bit. With ``return_means`` also the encoder's means (B, d)."""
+        mu, logvar = self.encode(self.inputs(b))
+        z, log_ratio = self.draw_latent(mu, logvar, k, generator)
+        if beta != 1.0:
+            log_ratio = beta * log_ratio
+        log_w = self.log_lik(self.heads(z), b, weights=weights) + log_ratio
+        loss = -(torch.logsumexp(log_w, 0) - math.log(k)).mean()
+        return (loss, mu) if return_means else loss
 
     def heldout_loglik(self, full: Batch, m_num_train, m_cat_train, k: int, generator
                        ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -222,7 +241,8 @@ class TabularVAE(nn.Module):
         return num, codes
 
 
-def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000) -> dict:
+def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000,
+                labels: torch.Tensor | None = None) -> dict:
     """Posterior collapse and the prior "hole", measured on (up to ``max_rows``) rows.
 
     * ``kl_per_dim``: mean over rows of ``KL(q(z_d | x) || N(0, 1))`` per latent dimension
@@ -235,11 +255,16 @@ def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000) ->
     * ``hole``: ``E_{z~p}[log q_agg(z)] - E_{z~q_agg}[log q_agg(z)]`` with ``q_agg`` the
       aggregated posterior (the mixture of the rows' q): how much less posterior mass lies
       where the prior puts its mass than where the posterior itself does; 0 = no hole, more
-      negative = a bigger hole.
+      negative = a bigger hole;
+    * ``latent_map``: the 2-D picture of the encoded means over the prior's density
+      (``_vae_latent``), coloured by ``labels`` (class codes per row, -1 = missing) when given.
     """
+    from imputebench.imputers._vae_latent import latent_map
+
     n = min(len(b), max_rows)
-    sub = b.rows(torch.randperm(len(b), generator=generator, device=generator.device)[:n]
-                 .to(b.x_num.device))
+    pick = torch.randperm(len(b), generator=generator, device=generator.device)[:n] \
+        .to(b.x_num.device)
+    sub = b.rows(pick)
     with torch.no_grad():
         mu, logvar = model.encode(model.inputs(sub))
         var = logvar.exp()
@@ -260,7 +285,9 @@ def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000) ->
             return torch.cat(out)
 
         hole = log_q_agg(zp).mean() - log_q_agg(z[0]).mean()
-    return {"kl_per_dim": [float(v) for v in kl_dim.cpu()], "active_units": int(active),
+        picture = latent_map(model, mu, generator, None if labels is None else labels[pick])
+    return {"latent_map": picture, "kl_per_dim": [float(v) for v in kl_dim.cpu()],
+            "active_units": int(active),
             "kl_total": float(kl_total), "prior_logp_at_means": float(prior_at_means),
             "prior_logp_at_samples": float(prior_at_samples), "hole": float(hole),
             "rows": int(n)}

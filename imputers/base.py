@@ -47,6 +47,11 @@ def register_imputer(cls: type[Imputer]) -> type[Imputer]:
     return _REGISTRY.register(cls)
 
 
+def register_imputer_alias(name: str, target: str, **defaults: Any) -> None:
+    """Register ``name`` as the imputer ``target`` with other default parameters."""
+    _REGISTRY.alias(name, target, **defaults)
+
+
 def available_imputers() -> list[str]:
     """Names of all registered imputers (files in ``imputers/`` and entry points)."""
     return _REGISTRY.names()

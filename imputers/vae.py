@@ -15,9 +15,17 @@ from imputebench.imputers._torch import (
     masked_tensors,
     resolve_device,
 )
-from imputebench.imputers.base import Capabilities, Imputer, register_imputer
+from imputebench.imputers.base import (
+    Capabilities,
+    Imputer,
+    register_imputer,
+    register_imputer_alias,
+)
 
 PRIOR_NAMES = ("standard", "mog", "vamp", "flow", "gtm", "gtm_vamp")
+TRIPLET_MINING = ("auto", "label", "neighbours")
+# |log-likelihood| of a cell under an uninformed reference: N(0, 1) on a z-scored column
+_NORMAL_ENTROPY = 0.5 * np.log(2 * np.pi * np.e)
 
 
 @register_imputer
@@ -57,6 +65,35 @@ class VAEImputer(Imputer):
     mixture means; ``gtm_vamp`` pseudo-inputs produced from a GTM grid (Tomczak 2022, ch. 4).
     Pseudo-inputs start from random training rows' inputs.
 
+    **Weighted ELBO.** ``beta`` weighs the latent term (beta-VAE, Higgins et al. 2017) and
+    ``column_weights`` each column's reconstruction log-likelihood, as multimodal VAEs weigh
+    their modalities (the "DMVAE" ELBO ``-alpha KL + sum_i beta_i log p(x_i | z)``; Wu &
+    Goodman 2018's lambda_i; a column is a modality here). Inside the importance-weighted
+    bound each sample's log weight becomes ``sum_i beta_i log p(x_i | z) + beta (log p(z) -
+    log q(z | x))``; for ``k_train = 1`` that is exactly the weighted ELBO, for ``k_train > 1``
+    it is our extension (the papers use one sample). ``column_weights="balanced"`` divides each
+    column's log-likelihood by its magnitude under an uninformed reference, the standard normal
+    for a z-scored numeric column (``0.5 log(2 pi e)`` = 1.419 nats) and the uniform law over a
+    categorical column's K categories (``log K`` nats, K at least 2), then rescales the weights
+    to mean 1 so the latent term keeps its balance with the reconstruction; a dict
+    ``{column: weight}`` sets weights (>= 0, the others 1) as given. Both shape training only:
+    the early-stopping score and the importance weights of imputation use the model's own,
+    unweighted likelihood and prior. ``beta = 1`` and ``column_weights = None`` (the defaults)
+    are the plain bound, bit for bit.
+
+    **Triplet loss** (Ishfaq, Hoogi & Rubin 2018, "TVAE: triplet-based variational
+    autoencoder using metric learning"; not ``tvae``, Xu et al.'s tabular VAE, which shares the
+    acronym; alias ``triplet_vae``). With ``triplet_weight`` lambda > 0 the loss adds lambda
+    times the mean over the minibatch's triplets of ``max(0, |mu_a - mu_p| - |mu_a - mu_n| +
+    triplet_margin)``, distances between the encoder's means. ``triplet_mining`` picks one
+    triplet per anchor inside each minibatch (``_vae_triplet``): ``label`` by the table's
+    declared categorical target (in the table when the dataset is loaded with
+    ``include_target``; rows whose target is missing take no part), ``neighbours`` by
+    nan-aware distance on observed cells (positive: the nearest row; negative: a random row
+    beyond the anchor's median distance), ``auto`` (default) ``label`` when the table carries a
+    categorical target and ``neighbours`` otherwise. The paper trains on MNIST with class
+    labels; on tables the neighbour rule is our choice.
+
     Parameters
     ----------
     prior : str
@@ -73,6 +110,14 @@ class VAEImputer(Imputer):
         cells (0 disables early stopping: all epochs run).
     early_stopping : {"error", "loglik"}
         The held-out score, as above.
+    beta : float
+        Weight (> 0) of the latent term; 1 is the ELBO / MIWAE bound.
+    column_weights : None, "balanced" or dict
+        Per-column weights of the reconstruction log-likelihood, as above.
+    triplet_weight, triplet_margin : float
+        lambda (>= 0; 0 = no triplet term) and the margin m of the triplet term.
+    triplet_mining : {"auto", "label", "neighbours"}
+        How triplets are picked, as above.
     device : {"auto", "cpu", "cuda", "cuda:N"}
         ``auto`` takes a CUDA GPU when there is one (bf16 autocast there).
     random_state : None, int or numpy Generator
@@ -86,8 +131,10 @@ class VAEImputer(Imputer):
     diagnostics_ : dict
         Posterior collapse and the prior's "hole", measured after training
         (``_vae_core.diagnostics``): KL per latent dimension, active units, total KL, the
-        prior's log density at encoded means and at its samples, and the hole score. The
-        runner records it in the journal.
+        prior's log density at encoded means and at its samples, the hole score and the 2-D
+        latent picture (``latent_map``, ``_vae_latent``: encoded means, coloured by the target
+        when the table has a categorical one, over the prior's density). The runner records it
+        in the journal.
 
     References
     ----------
@@ -98,6 +145,12 @@ class VAEImputer(Imputer):
     heterogeneous data using VAEs. Pattern Recognition 107.
     Tomczak, J. M., Welling, M. (2018). VAE with a VampPrior. AISTATS.
     Tomczak, J. M. (2022). Deep Generative Modeling, ch. 4. Springer.
+    Higgins, I. et al. (2017). beta-VAE: learning basic visual concepts with a constrained
+    variational framework. ICLR.
+    Wu, M., Goodman, N. (2018). Multimodal generative models for scalable weakly-supervised
+    learning. NeurIPS.
+    Ishfaq, H., Hoogi, A., Rubin, D. (2018). TVAE: Triplet-based variational autoencoder using
+    metric learning. arXiv:1802.04403.
 
     Examples
     --------
@@ -119,7 +172,9 @@ class VAEImputer(Imputer):
                  n_layers: int = 2, n_components: int = 16, grid_size: int = 4,
                  k_train: int = 5, k_impute: int = 100, epochs: int = 300,
                  batch_size: int = 256, lr: float = 1e-3, patience: int = 20,
-                 val_share: float = 0.05, early_stopping: str = "error", device: str = "auto",
+                 val_share: float = 0.05, early_stopping: str = "error", beta: float = 1.0,
+                 column_weights=None, triplet_weight: float = 0.0, triplet_margin: float = 1.0,
+                 triplet_mining: str = "auto", device: str = "auto",
                  random_state=None) -> None:
         self.prior = prior
         self.latent_dim = latent_dim
@@ -135,6 +190,11 @@ class VAEImputer(Imputer):
         self.patience = patience
         self.val_share = val_share
         self.early_stopping = early_stopping
+        self.beta = beta
+        self.column_weights = column_weights
+        self.triplet_weight = triplet_weight
+        self.triplet_margin = triplet_margin
+        self.triplet_mining = triplet_mining
         self.device = device
         self.random_state = random_state
 
@@ -157,6 +217,20 @@ class VAEImputer(Imputer):
             raise ImputebenchError(f"{self.name}: early_stopping must be 'error' or 'loglik', "
                                    f"got {self.early_stopping!r}")
         check_device(self.device, self.name)
+        for name, lo, strict in (("beta", 0.0, True), ("triplet_weight", 0.0, False),
+                                 ("triplet_margin", 0.0, False)):
+            v = getattr(self, name, 1.0)
+            if (isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v)
+                    or v < lo or (strict and v == lo)):
+                raise ImputebenchError(f"{self.name}: {name} must be a finite number "
+                                       f"{'>' if strict else '>='} {lo:g}, got {v!r}")
+        if getattr(self, "triplet_mining", "auto") not in TRIPLET_MINING:
+            raise ImputebenchError(f"{self.name}: triplet_mining must be one of "
+                                   f"{TRIPLET_MINING}, got {self.triplet_mining!r}")
+        w = getattr(self, "column_weights", None)
+        if not (w is None or w == "balanced" or isinstance(w, dict)):
+            raise ImputebenchError(f"{self.name}: column_weights must be None, 'balanced' or a "
+                                   f"dict {{column: weight}}, got {w!r}")
 
     # ------------------------------------------------------------------ data <-> tensors
     def _fit_data(self, X: pd.DataFrame, rng: np.random.Generator):
@@ -206,7 +280,88 @@ class VAEImputer(Imputer):
                               lr=float(self.lr), patience=int(self.patience))
 
     def _step_loss(self, model, batch, generator):
-        return model.miwae_loss(batch, int(self.k_train), generator)
+        lam = float(self.triplet_weight)
+        out = model.miwae_loss(batch, int(self.k_train), generator, beta=float(self.beta),
+                               weights=self.ll_weights_, return_means=lam > 0)
+        if lam == 0:
+            return out
+        from imputebench.imputers import _vae_triplet as tri
+
+        loss, mu = out
+        if self.triplet_rule_ == "label":
+            j = self.label_index_
+            labels = batch.codes[:, j].masked_fill(batch.m_cat[:, j] == 0, -1)
+            a, p, n = tri.mine_by_label(labels, generator)
+        else:
+            with import_torch(self.name).no_grad():
+                dist = tri.nan_distances(batch.x_num, batch.m_num, batch.codes, batch.m_cat,
+                                         model.layout.cat_sizes)
+            a, p, n = tri.mine_by_neighbours(dist, generator)
+        if len(a) == 0:
+            return loss
+        return loss + lam * tri.triplet_hinge(mu[a], mu[p], mu[n],
+                                              float(self.triplet_margin)).mean()
+
+    def _label_codes(self, full, n_mode: int):
+        """The target's category codes per row (-1 where missing), or None without one."""
+        if self.label_index_ is None:
+            return None
+        j = n_mode + self.label_index_
+        return full.codes[:, j].masked_fill(full.m_cat[:, j] == 0, -1)
+
+    def _name_labels(self, picture: dict | None) -> None:
+        """Category names in place of the latent picture's codes."""
+        if picture is None or picture.get("labels") is None:
+            return
+        names = self.categories_[self.label_index_]
+        picture["labels"] = [str(names[c]) if c >= 0 else None for c in picture["labels"]]
+        picture["label_column"] = self.label_column_
+
+    # ------------------------------------------------------------------ options of the ELBO
+    def _resolve_objective(self, X: pd.DataFrame, torch) -> None:
+        """Fix the column weights (``ll_weights_``), the triplet rule (``triplet_rule_``) and
+        the target's categorical index (``label_index_``, also used by the latent picture)."""
+        target = X.attrs.get("target")
+        self.label_column_ = target if target in self.cat_cols_ else None
+        self.label_index_ = (self.cat_cols_.index(target) if self.label_column_ is not None
+                             else None)
+        mining = getattr(self, "triplet_mining", "auto")
+        if mining == "label" and self.label_column_ is None:
+            why = (f"its target {target!r} is numeric" if target in self.num_cols_
+                   else "the table carries no declared target (load the dataset with "
+                        "include_target=True)")
+            raise ImputebenchError(f"{self.name}: triplet_mining='label' needs a categorical "
+                                   f"target column, but {why}")
+        self.triplet_rule_ = ("label" if mining == "label"
+                              or (mining == "auto" and self.label_column_ is not None)
+                              else "neighbours")
+        w = getattr(self, "column_weights", None)
+        if w is None:
+            self.ll_weights_ = None
+            return
+        if w == "balanced":
+            w_num = np.full(len(self.num_cols_), 1.0 / _NORMAL_ENTROPY)
+            w_cat = np.array([1.0 / np.log(max(len(c), 2)) for c in self.categories_])
+        else:
+            unknown = sorted(set(map(str, w)) - set(map(str, X.columns)))
+            if unknown:
+                raise ImputebenchError(f"{self.name}: column_weights names unknown column(s) "
+                                       f"{unknown}; the table has {list(X.columns)}")
+            bad = {c: v for c, v in w.items() if isinstance(v, bool)
+                   or not isinstance(v, int | float) or not np.isfinite(v) or v < 0}
+            if bad:
+                raise ImputebenchError(f"{self.name}: column_weights must be finite numbers "
+                                       f">= 0, got {bad}")
+            w_num = np.array([float(w.get(c, 1.0)) for c in self.num_cols_])
+            w_cat = np.array([float(w.get(c, 1.0)) for c in self.cat_cols_])
+        total = np.concatenate([w_num, w_cat])
+        if not total.sum() > 0:
+            raise ImputebenchError(f"{self.name}: column_weights are all zero; nothing would "
+                                   "be learned")
+        if w == "balanced":                         # mean weight 1: the KL keeps its balance
+            w_num, w_cat = w_num / total.mean(), w_cat / total.mean()
+        self.ll_weights_ = tuple(torch.as_tensor(v, dtype=torch.float32, device=self.device_)
+                                 for v in (w_num, w_cat))
 
     def _description(self, model) -> str:
         """One line for the report: the model and its citation."""
@@ -230,6 +385,7 @@ class VAEImputer(Imputer):
         self.num_mean_ = np.nanmean(raw, axis=0) if raw.shape[1] else np.zeros(0)
         sd = np.nanstd(raw, axis=0) if raw.shape[1] else np.zeros(0)
         self.num_sd_ = np.where(sd > 0, sd, 1.0)
+        self._resolve_objective(X, torch)
         seeds = rng.integers(0, 2**63 - 1, size=5)
         layout = self._fit_data(X, np.random.default_rng(seeds[4]))
         torch_rng = torch.Generator().manual_seed(int(seeds[0]))  # CPU: initial weights
@@ -291,7 +447,9 @@ class VAEImputer(Imputer):
                              "epochs_run": self.history_["epochs_run"],
                              "best_epoch": self.history_["best_epoch"],
                              **diagnostics(model, full, tt.generator_for(int(seeds[3]),
-                                                                         self.device_))}
+                                                                         self.device_),
+                                           labels=self._label_codes(full, n_mode))}
+        self._name_labels(self.diagnostics_.get("latent_map"))
 
     # ------------------------------------------------------------------ impute
     def _chunks(self, X: pd.DataFrame, rows_per_chunk: int, rng: np.random.Generator):
@@ -345,3 +503,7 @@ class VAEImputer(Imputer):
                 codes.append(c.cpu().numpy())
         num, cat = np.concatenate(nums, axis=1), np.concatenate(codes, axis=1)
         return [self._table(X, num[t].astype(np.float64), cat[t]) for t in range(n_draws)]
+
+
+# Ishfaq, Hoogi & Rubin's triplet-loss VAE: ``vae`` with the triplet term on (lambda = 1).
+register_imputer_alias("triplet_vae", "vae", triplet_weight=1.0)
