@@ -12,7 +12,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export IMPUTEBENCH_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help bench bench-knnxkde test lint report clean
+.PHONY: help bench bench-knnxkde bench-vae test lint report clean
 help:  ## show this help
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -40,3 +40,6 @@ clean:  ## remove the environment and run journals (not the committed reports)
 
 bench-knnxkde: $(STAMP)  ## reproduce the kNNxKDE paper (full MCAR, 15 datasets; hours on 2 cores)
 	$(BIN)/imputebench run knnxkde_paper
+
+bench-vae: $(STAMP)  ## the VAE ablation: 6 priors x triplet off/on x beta, 3 bundled tables (~1 h on 2 cores)
+	$(BIN)/imputebench run vae_ablation

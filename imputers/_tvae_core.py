@@ -83,3 +83,10 @@ class TVAEModel(TabularVAE):
         alpha, codes = super().draws(b, k, n_draws, generator)
         n = self.layout.n_num
         return self._values(alpha, codes[..., :n]), codes[..., n:]
+
+    def generate(self, n: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Whole rows from N(0, I) as CTGAN's ``TVAE.sample``, with the sigma noise: a mode from
+        its softmax and ``alpha ~ N(tanh-mean, sigma)`` mapped back through that mode."""
+        alpha, codes = super().generate(n, generator)
+        k = self.layout.n_num
+        return self._values(alpha, codes[..., :k]), codes[..., k:]

@@ -233,12 +233,23 @@ class TabularVAE(nn.Module):
         pick = torch.multinomial(w.T.contiguous(), n_draws, replacement=True,
                                  generator=generator).T            # (n_draws, B)
         rows = torch.arange(w.shape[1], device=w.device).expand_as(pick)
-        mu, sigma = mu[pick, rows], torch.exp(log_sigma[pick, rows])
-        num = mu + sigma * torch.randn(mu.shape, generator=generator, device=mu.device)
-        lp = logp[pick, rows]                                       # (n_draws, B, n_cat, K)
-        u = torch.rand(lp.shape, generator=generator, device=lp.device).clamp_(1e-12, 1.0)
-        codes = (lp - torch.log(-torch.log(u))).argmax(-1)          # Gumbel-max
-        return num, codes
+        return self.emit(mu[pick, rows], log_sigma[pick, rows], logp[pick, rows], generator)
+
+    @staticmethod
+    def emit(mu: torch.Tensor, log_sigma: torch.Tensor, logp: torch.Tensor, generator
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x ~ p(x | z)`` from the decoder heads at some ``z``: numeric values and the codes
+        of the categorical columns (Gumbel-max on their log-probabilities)."""
+        num = mu + torch.exp(log_sigma) * torch.randn(mu.shape, generator=generator,
+                                                      device=mu.device)
+        u = torch.rand(logp.shape, generator=generator, device=logp.device).clamp_(1e-12, 1.0)
+        return num, (logp - torch.log(-torch.log(u))).argmax(-1)
+
+    def generate(self, n: int, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` whole rows: ``z ~ p(z)`` (the prior), then ``x ~ p(x | z)``; numeric
+        (n, n_num) and codes (n, n_cat)."""
+        z = self.prior.sample(n, generator=generator, encoder=self.encode)
+        return self.emit(*self.heads(z.to(self.pad_index.device)), generator)
 
 
 def diagnostics(model: TabularVAE, b: Batch, generator, max_rows: int = 2000,

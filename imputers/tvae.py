@@ -57,7 +57,7 @@ class TVAEImputer(VAEImputer):
     """
 
     name = "tvae"
-    capabilities = Capabilities(categorical=True, stochastic=True, torch=True)
+    capabilities = Capabilities(categorical=True, stochastic=True, torch=True, generates=True)
     fast_params = {"embedding_dim": 2, "compress_dims": (16,), "decompress_dims": (16,),
                    "max_clusters": 3, "k_impute": 8, "epochs": 3, "batch_size": 64,
                    "patience": 2, "device": "cpu", "random_state": 0}

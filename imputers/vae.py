@@ -163,7 +163,7 @@ class VAEImputer(Imputer):
     """
 
     name = "vae"
-    capabilities = Capabilities(categorical=True, stochastic=True, torch=True)
+    capabilities = Capabilities(categorical=True, stochastic=True, torch=True, generates=True)
     fast_params = {"latent_dim": 2, "hidden": 16, "n_layers": 1, "n_components": 4,
                    "grid_size": 2, "k_train": 2, "k_impute": 8, "epochs": 3, "batch_size": 64,
                    "patience": 2, "device": "cpu", "random_state": 0}
@@ -486,6 +486,23 @@ class VAEImputer(Imputer):
                 nums.append(n.float().cpu().numpy())
                 codes.append(p.argmax(-1).cpu().numpy())
         return self._table(X, np.concatenate(nums).astype(np.float64), np.concatenate(codes))
+
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Whole rows from the prior through the decoder (``TabularVAE.generate``)."""
+        from imputebench.imputers import _torch_train as tt
+
+        torch = import_torch(self.name)
+        g = tt.generator_for(int(rng.integers(0, 2**63 - 1)), self.device_)
+        nums, codes = [], []
+        with torch.no_grad():
+            for s in range(0, n, 8192):
+                with tt.autocast(self.device_):
+                    num, c = self.model_.generate(min(8192, n - s), g)
+                nums.append(num.float().cpu().numpy())
+                codes.append(c.cpu().numpy())
+        blank = pd.DataFrame({c: np.zeros(n) for c in self.columns_})
+        return self._table(blank, np.concatenate(nums).astype(np.float64),
+                           np.concatenate(codes))
 
     def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
                 ) -> list[pd.DataFrame]:

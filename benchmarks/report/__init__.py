@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from imputebench.benchmarks.report.ablation import ablation_section
 from imputebench.benchmarks.report.figures import RenderedFigure, render_figures
 from imputebench.benchmarks.report.html import render_html
 from imputebench.benchmarks.report.latent import latent_section
@@ -80,6 +81,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         runtime=runtime_table(rows), runtime_datasets=runtime_by_dataset(rows),
         problems=[r for r in rows if r.status != "ok"], published=published,
         diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
+        ablation=ablation_section(rows, infos),
         stats=metric_stats(rows, infos),
         imputers=[(name, sorted({r.label for r in rows if r.imputer == name}),
                    imputer_reference(name)) for name in sorted({r.imputer for r in rows})],

@@ -60,7 +60,7 @@ class RenderedFigure:
     caption: str
 
 
-GROUPS = ("Critical-difference diagrams", "Ranks by dataset", "Trade-offs",
+GROUPS = ("Critical-difference diagrams", "Ranks by dataset", "Trade-offs", "Latent space",
           "Metrics vs missing rate")
 
 
@@ -200,7 +200,7 @@ def _safe(name: str) -> str:
 
 def _specs(data: ReportData):
     """(group, stem, title, caption, draw) for every figure the report has, in order."""
-    from imputebench.benchmarks.report import plots
+    from imputebench.benchmarks.report import latent_plots, plots
     from imputebench.benchmarks.report.tables import headline_metrics
 
     style = _style(data.labels)
@@ -225,16 +225,17 @@ def _specs(data: ReportData):
     yield (GROUPS[2], "quality_vs_time", "Quality vs fit + impute time",
            "Average rank against mean seconds per cell (log scale), with the Pareto front.",
            lambda: plots.quality_vs_time(data, heads, style))
+    yield from latent_plots.specs(data, GROUPS[3], _safe)
     for name in sorted(data.metrics):
         info = data.metrics[name]
-        yield (GROUPS[3], f"{FIGURE_PREFIX}{_safe(name)}", f"{name} vs missing rate",
+        yield (GROUPS[4], f"{FIGURE_PREFIX}{_safe(name)}", f"{name} vs missing rate",
                f"{name} against the nominal missing rate: rows are datasets, columns "
                "mechanisms; lines are means over repetitions, bands ± one sd.",
                lambda info=info: metric_vs_rate(data, info))
 
 
 OWN_PNG = ("cd_*.png", "rank_heatmap.png", "rmse_vs_loglik.png", "quality_vs_time.png",
-           f"{FIGURE_PREFIX}*.png")
+           "latent_map_*.png", "latent_kl_*.png", f"{FIGURE_PREFIX}*.png")
 
 
 def render_figures(data: ReportData, fig_dir: str | Path,

@@ -11,7 +11,7 @@ import html
 import json
 from collections.abc import Sequence
 
-from imputebench.benchmarks.report import latent
+from imputebench.benchmarks.report import ablation, latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.assets import CSS as _CSS
 from imputebench.benchmarks.report.assets import JS as _JS
@@ -164,6 +164,27 @@ def _latent(data: ReportData) -> list[str]:
                                         for c in b.columns])
         out += [f"<h3>{esc(b.title)}</h3>",
                 html_table(["imputer", *[esc(c) for c in b.columns]], rows)]
+    return out
+
+
+def _ablation(data: ReportData) -> list[str]:
+    sec = data.ablation
+    if not sec:
+        return []
+    out = ['<h2 id="ablation">Ablation: what each parameter does</h2>',
+           f'<p class="note">{esc(ablation.NOTE)}</p>',
+           "<ul>" + "".join(f"<li>{esc(imp.summary)}</li>" for imp in sec.imputers) + "</ul>"]
+    for imp in sec.imputers:
+        for p in imp.params:
+            out += [f"<h3>{esc(imp.name)}: {esc(p.name)} (reference {esc(p.reference)})</h3>",
+                    "<p>Pooled over all blocks:</p><ul>"
+                    + "".join(f"<li>{esc(v)}</li>" for v in p.verdicts) + "</ul>",
+                    f"<details><summary>{len(p.tables)} table(s) by dataset and mask</summary>"]
+            for t in p.tables:
+                rows = [[_td(r[0]), *[num_td(c, _as_float(c.split(" ")[0]) if c else None)
+                                      for c in r[1:]]] for r in t.rows]
+                out += [f"<h4>{esc(t.title)}</h4>", html_table([esc(h) for h in t.header], rows)]
+            out.append("</details>")
     return out
 
 
@@ -382,16 +403,19 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
                 else [])
     if data.has_results and data.latent:
         sections.append("latent")
+    if data.has_results and data.ablation:
+        sections.append("ablation")
     sections += ["problems"] + (["figures"] if data.has_results else [])
     names = {"metrics": "Metrics", "imputers": "Imputers", "results": "Results",
              "ranks": "Average rank", "runtime": "Runtime", "latent": "Latent models",
+             "ablation": "Ablation",
              "problems": "Failures", "figures": "Figures"}
     nav = "<nav>" + "".join(f'<a href="#{s}">{names[s]}</a>' for s in sections) + "</nav>"
     body = _header(data)
     body[2:2] = [nav] + (_filter(data) if data.has_results else [])  # after title and counts
     if data.has_results:
         body += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
-                 + _latent(data) + _diagnostics(data))
+                 + _latent(data) + _ablation(data) + _diagnostics(data))
     else:
         body += ['<h2 id="results">Results</h2>',
                  "<p>There are no results: no cell finished ok with a metric value.</p>"]

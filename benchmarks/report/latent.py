@@ -10,6 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from imputebench.benchmarks.report.labels import short_labels
 from imputebench.benchmarks.report.tables import (
     MetricInfo,
     Row,
@@ -61,15 +62,21 @@ def _is_latent(r: Row) -> bool:
 
 def _short_labels(ok: list[Row]) -> dict[str, str]:
     """``vae(prior=...)`` / the bare imputer name when that names one label unambiguously
-    (the other parameters are then the same for all and the config shows them)."""
+    (the other parameters are then the same for all and the config shows them); otherwise
+    each imputer's varying parameters (:func:`~imputebench.benchmarks.report.labels.
+    short_labels`, e.g. ``vae(beta=0.5, prior=mog)``) when those are unambiguous, else the
+    full labels."""
     short: dict[str, str] = {}
     for r in ok:
         name = r.label.split("(")[0]
         prior = r.diagnostics.get("prior") if name == "vae" else None
         short[r.label] = f"{name}(prior={prior})" if isinstance(prior, str) else name
-    if len(set(short.values())) < len(short):
-        return {lb: lb for lb in short}
-    return short
+    if len(set(short.values())) == len(short):
+        return short
+    varying = short_labels(ok)
+    if len(set(varying.values())) == len(varying):
+        return varying
+    return {lb: lb for lb in short}
 
 
 def latent_section(rows: list[Row], infos: dict[str, MetricInfo]) -> LatentSection:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from imputebench.benchmarks.report import latent
+from imputebench.benchmarks.report import ablation, latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.stats import PAIR_HEADER, SIGNIFICANCE_NOTE, describe, pair_rows
@@ -246,6 +246,26 @@ def _latent(data: ReportData) -> list[str]:
     return out
 
 
+def _ablation(data: ReportData) -> list[str]:
+    sec = data.ablation
+    if not sec:
+        return []
+    out = ["## Ablation: what each parameter does", "", md_escape(ablation.NOTE), ""]
+    out += [f"- {md_escape(imp.summary)}" for imp in sec.imputers] + [""]
+    for imp in sec.imputers:
+        for p in imp.params:
+            out += [f"### {md_escape(imp.name)}: {md_escape(p.name)} (reference "
+                    f"{md_escape(p.reference)})", "", "Pooled over all blocks:", ""]
+            out += [f"- {md_escape(v)}" for v in p.verdicts] + [""]
+            for t in p.tables:
+                out += [f"#### {md_escape(imp.name)}: {md_escape(p.name)} — "
+                        f"{md_escape(t.title)}", ""]
+                out += md_table([md_escape(h) for h in t.header],
+                                [[md_escape(c) for c in r] for r in t.rows],
+                                ["l"] + ["r"] * (len(t.header) - 1))
+    return out
+
+
 def _problems(data: ReportData) -> list[str]:
     out = ["## Failed, skipped and timed-out cells", ""]
     if not data.problems:
@@ -310,7 +330,7 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     out = _header(data)
     if data.has_results:
         out += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
-                + _latent(data) + _diagnostics(data))
+                + _latent(data) + _ablation(data) + _diagnostics(data))
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "
                 "value.", ""]

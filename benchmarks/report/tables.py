@@ -106,6 +106,7 @@ class Row:
     finished_at: str | None
     diagnostics: dict = field(default_factory=dict)
     imputer: str = ""
+    params: dict = field(default_factory=dict)      # the config's params (``rec["params"]``)
 
     @property
     def dataset_key(self) -> tuple[str, str]:
@@ -173,6 +174,7 @@ def normalize_records(records: list[dict]) -> list[Row]:
             finished_at=rec.get("finished_at"),
             diagnostics=dict(rec.get("diagnostics") or {}) if status == "ok" else {},
             imputer=str(rec.get("imputer") or ""),
+            params=dict(rec["params"]) if isinstance(rec.get("params"), dict) else {},
         ))
     rows.sort(key=lambda r: (r.block_key, r.repetition, r.label, r.status))
     return rows
@@ -488,6 +490,7 @@ class ReportData:
     published: list = field(default_factory=list)   # published.Comparison, when configured
     diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
     latent: Any = None                               # latent.LatentSection
+    ablation: Any = None                             # ablation.AblationSection
     stats: dict = field(default_factory=dict)        # metric -> stats.MetricStats
     imputers: list = field(default_factory=list)     # [(registered name, labels, reference)]
 
