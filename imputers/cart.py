@@ -51,6 +51,17 @@ class CARTImputer(Imputer):
     returns, per cell, the mean of the chains (numeric) or their most frequent level
     (categorical / ordinal, ties to the first level in category order).
 
+    **Synthesis** (``sample_rows``), as synthpop's ``syn(method="cart")`` (Reiter 2005;
+    Nowok, Raab & Dibben 2016): the columns are visited in table order; the first is drawn with
+    replacement from its values; each next column ``j`` gets a tree fitted on the training
+    rows with columns ``1..j-1`` as predictors, each synthetic row is dropped down it with its
+    own synthetic values of those columns, and takes the value of a training donor drawn
+    uniformly from its leaf. Trees as above except the pruning: ``synthesis_ccp_alpha``
+    (synthpop's ``cart.cp`` default, 1e-8) in place of ``ccp_alpha``; predictors encoded as
+    above (rpart splits factors natively; one-hot is our encoding). synthpop is given complete
+    data here: a fitted table with missing cells is first completed by one chain of the
+    imputation above (a stated choice; synthpop instead models missingness as an extra level).
+
     Out-of-sample: mice imputes only the table it is given. ``fit`` stores the table; on that
     same table ``transform`` / ``sample`` run the chains on it alone; on any other table the
     chains run on the fitted rows stacked over the new rows (trees learn from both) and the new
@@ -66,6 +77,8 @@ class CARTImputer(Imputer):
         Complexity parameter relative to the root node's impurity (rpart's ``cp``).
     n_point_draws : int
         Chains averaged by ``transform``.
+    synthesis_ccp_alpha : float
+        ``cp`` of the synthesis trees (synthpop's default 1e-8).
     random_state : int, numpy Generator or None
 
     References
@@ -75,6 +88,10 @@ class CARTImputer(Imputer):
     Doove, L. L., Van Buuren, S., Dusseldorp, E. (2014). Recursive partitioning for missing
     data imputation in the presence of interaction effects. Computational Statistics & Data
     Analysis 72, 92-104.
+    Reiter, J. P. (2005). Using CART to generate partially synthetic public use microdata.
+    Journal of Official Statistics 21(3), 441-462.
+    Nowok, B., Raab, G. M., Dibben, C. (2016). synthpop: bespoke creation of synthetic data in
+    R. Journal of Statistical Software 74(11).
 
     Examples
     --------
@@ -89,15 +106,18 @@ class CARTImputer(Imputer):
     """
 
     name = "cart"
-    capabilities = Capabilities(categorical=True, stochastic=True, out_of_sample=True)
+    capabilities = Capabilities(categorical=True, stochastic=True, out_of_sample=True,
+                                generates=True)
     fast_params = {"n_iter": 2, "n_point_draws": 3, "random_state": 0}
 
     def __init__(self, n_iter: int = 5, min_samples_leaf: int = 5, ccp_alpha: float = 1e-4,
-                 n_point_draws: int = 10, random_state=None) -> None:
+                 n_point_draws: int = 10, synthesis_ccp_alpha: float = 1e-8,
+                 random_state=None) -> None:
         self.n_iter = n_iter
         self.min_samples_leaf = min_samples_leaf
         self.ccp_alpha = ccp_alpha
         self.n_point_draws = n_point_draws
+        self.synthesis_ccp_alpha = synthesis_ccp_alpha
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
@@ -105,10 +125,11 @@ class CARTImputer(Imputer):
         _positive_int(self.n_iter, "n_iter")
         _positive_int(self.min_samples_leaf, "min_samples_leaf")
         _positive_int(self.n_point_draws, "n_point_draws")
-        a = self.ccp_alpha
-        if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) \
-                or not np.isfinite(a) or a < 0:
-            raise ImputebenchError(f"cart: ccp_alpha must be a finite number >= 0, got {a!r}")
+        for name in ("ccp_alpha", "synthesis_ccp_alpha"):
+            a = getattr(self, name)
+            if isinstance(a, bool) or not isinstance(a, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(a) or a < 0:
+                raise ImputebenchError(f"cart: {name} must be a finite number >= 0, got {a!r}")
 
     def _fit(self, X: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator) -> None:
         self._check_params()
@@ -136,6 +157,24 @@ class CARTImputer(Imputer):
     def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
                 ) -> list[pd.DataFrame]:
         return [self._decode(z, X.index) for z in self._run_chains(X, n_draws, rng)]
+
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """synthpop's sequential CART synthesis (class docstring)."""
+        Z = self.train_
+        if np.isnan(Z).any():
+            Z = self._chain(Z.copy(), rng)
+        out = np.empty((n, Z.shape[1]))
+        out[:, 0] = Z[rng.integers(0, len(Z), n), 0]
+        train_blocks = [self._block(Z[:, 0], 0)]
+        syn_blocks = [self._block(out[:, 0], 0)]
+        for j in range(1, Z.shape[1]):
+            design, y = np.hstack(train_blocks), Z[:, j]
+            tree = self._tree(j, y, rng, float(self.synthesis_ccp_alpha)).fit(design, y)
+            donors = self._donors(tree.apply(design), tree.apply(np.hstack(syn_blocks)), rng)
+            out[:, j] = y[donors]
+            train_blocks.append(self._block(Z[:, j], j))
+            syn_blocks.append(self._block(out[:, j], j))
+        return self._decode(out, pd.RangeIndex(n))
 
     # ------------------------------------------------------------------ chains
     def _run_chains(self, X: pd.DataFrame, n_chains: int, rng: np.random.Generator
@@ -182,16 +221,17 @@ class CARTImputer(Imputer):
         pick = start + np.floor(rng.random(len(leaf_mis)) * (stop - start)).astype(np.int64)
         return order[np.minimum(pick, stop - 1)]
 
-    def _tree(self, j: int, y: np.ndarray, rng: np.random.Generator):
+    def _tree(self, j: int, y: np.ndarray, rng: np.random.Generator, cp: float | None = None):
+        cp = float(self.ccp_alpha) if cp is None else cp
         leaf = int(self.min_samples_leaf)
         common = dict(min_samples_leaf=leaf, min_samples_split=max(2, 3 * leaf),
                       random_state=int(rng.integers(0, 2**31 - 1)))
         if self.kinds_[self.columns_[j]] == NUMERIC:
             root = float(np.var(y))
-            return DecisionTreeRegressor(ccp_alpha=float(self.ccp_alpha) * root, **common)
+            return DecisionTreeRegressor(ccp_alpha=cp * root, **common)
         p = np.bincount(y.astype(np.int64)) / len(y)
         root = float(1.0 - np.sum(p * p))
-        return DecisionTreeClassifier(ccp_alpha=float(self.ccp_alpha) * root, **common)
+        return DecisionTreeClassifier(ccp_alpha=cp * root, **common)
 
     def _block(self, z: np.ndarray, j: int) -> np.ndarray:
         """Predictor columns for column ``j``: itself, its codes, or its one-hot levels."""

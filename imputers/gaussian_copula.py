@@ -120,6 +120,12 @@ class GaussianCopulaImputer(Imputer):
     random_state : None, int or numpy Generator
         Unused by ``fit`` and ``transform`` (both deterministic); ``sample`` takes its own.
 
+    **Synthesis** (``sample_rows``): whole rows are ``z ~ N(0, correlation_)`` mapped through
+    the fitted marginals (continuous: the empirical quantile function, interpolated; ordinal:
+    the cut points; nominal: the indicator furthest above its threshold), the generative model
+    of the copula as fitted by the EM above; SDV's ``GaussianCopulaSynthesizer`` is the same
+    model family with parametric marginals.
+
     Attributes
     ----------
     correlation_ : ndarray
@@ -149,7 +155,7 @@ class GaussianCopulaImputer(Imputer):
     """
 
     name = "gaussian_copula"
-    capabilities = Capabilities(categorical=True, stochastic=True)
+    capabilities = Capabilities(categorical=True, stochastic=True, generates=True)
     fast_params = {"max_iter": 5}
 
     def __init__(self, max_iter: int = 50, tol: float = 0.01, num_ord_updates: int = 1,
@@ -233,6 +239,12 @@ class GaussianCopulaImputer(Imputer):
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         mean, var, _ = conditional(self._latent(X), self.correlation_, int(self.num_ord_updates))
         return self._to_frame(X, mean, var)
+
+    def _sample_rows(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """Whole rows: ``z ~ N(0, correlation_)`` mapped through the fitted marginals."""
+        z = rng.multivariate_normal(np.zeros(len(self.correlation_)), self.correlation_, n,
+                                    method="eigh")
+        return self._to_frame(pd.DataFrame(index=pd.RangeIndex(n)), z, None)
 
     def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
                 ) -> list[pd.DataFrame]:
