@@ -301,3 +301,29 @@ def test_degenerate_maps_still_draw():
     names = [t.get_text() for t in legend.get_texts()]
     assert names == [f"c{i:02d}" for i in range(9)] + ["other"]   # 9 colours + other
     assert len([ax for ax in fig.axes if ax.axison]) == 2
+
+
+def test_the_whole_report_names_grid_configs_by_what_varies(records, data):
+    assert "mean" in data.labels                          # one config: its label as it was
+    assert "vae(beta=0.5, prior=mog, triplet_weight=1)" in data.labels
+    assert all("batch_size" not in lb for lb in data.labels)
+    full = dict((name, labels) for name, labels, _ in data.imputers)
+    assert any("batch_size=128" in lb for lb in full["vae"])   # the full settings stay listed
+    assert {r.label for r in data.rows} == set(data.labels)
+
+
+def test_pairwise_tables_of_many_imputers_list_the_best_ones_pairs(data):
+    from imputebench.benchmarks.report.stats import MAX_PAIRWISE, pair_note, pair_rows
+
+    s = data.stats["rmse_zscore"]
+    assert len(s.labels) == 9 <= MAX_PAIRWISE and pair_note(s) is None
+    assert len(pair_rows(s, str)) == 9 * 8 // 2
+    many = copy.deepcopy(s)
+    extra = [f"x{i}" for i in range(4)]
+    many.labels = list(s.labels) + extra
+    many.avg_ranks = {**s.avg_ranks, **{x: 20.0 + i for i, x in enumerate(extra)}}
+    best = min(many.labels, key=lambda lb: many.avg_ranks[lb])
+    rows = pair_rows(many, str)
+    assert len(rows) == sum(best in (p.a, p.b) for p in many.pairs) == 8
+    assert all(best in (r[0], r[1]) for r in rows)
+    assert pair_note(many).startswith("13 imputers: only the 12 pairs of the best-ranked one")

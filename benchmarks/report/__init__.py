@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from imputebench.benchmarks.report.ablation import ablation_section
 from imputebench.benchmarks.report.figures import RenderedFigure, render_figures
 from imputebench.benchmarks.report.html import render_html
+from imputebench.benchmarks.report.labels import short_labels
 from imputebench.benchmarks.report.latent import latent_section
 from imputebench.benchmarks.report.markdown import render_markdown
 from imputebench.benchmarks.report.published import compare
@@ -57,7 +59,13 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
     -------
     ReportData
     """
-    rows = normalize_records(list(records))
+    full = normalize_records(list(records))
+    spec = (meta or {}).get("published")
+    published = compare(full, spec) if spec else []
+    # Everywhere below a configuration of an imputer run with several is named by the
+    # parameters that tell them apart; the Imputers section lists the full settings.
+    short = short_labels(full, bare_single=False)
+    rows = [replace(r, label=short[r.label]) for r in full]
     infos = {m: metric_info(m) for m in sorted({m for r in rows for m in r.metrics})}
     counts = Counter(r.status for r in rows)
     versions: dict[str, set[str]] = defaultdict(set)
@@ -65,8 +73,6 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         for pkg, v in r.versions.items():
             versions[str(pkg)].add(value_text(v))
     stamps = sorted(str(r.finished_at) for r in rows if r.finished_at)
-    spec = (meta or {}).get("published")
-    published = compare(rows, spec) if spec else []
     return ReportData(
         title=title, meta=dict(meta or {}), rows=rows,
         counts={s: counts.get(s, 0) for s in [*STATUSES, *sorted(set(counts) - set(STATUSES))]},
@@ -83,7 +89,7 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
         ablation=ablation_section(rows, infos),
         stats=metric_stats(rows, infos),
-        imputers=[(name, sorted({r.label for r in rows if r.imputer == name}),
+        imputers=[(name, sorted({r.label for r in full if r.imputer == name}),
                    imputer_reference(name)) for name in sorted({r.imputer for r in rows})],
     )
 

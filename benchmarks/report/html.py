@@ -17,7 +17,14 @@ from imputebench.benchmarks.report.assets import CSS as _CSS
 from imputebench.benchmarks.report.assets import JS as _JS
 from imputebench.benchmarks.report.figures import RenderedFigure
 from imputebench.benchmarks.report.markdown import REASON_CHARS, goal_arrow, truncate
-from imputebench.benchmarks.report.stats import PAIR_HEADER, SIGNIFICANCE_NOTE, describe, pair_rows
+from imputebench.benchmarks.report.stats import (
+    IMPUTERS_NOTE,
+    PAIR_HEADER,
+    SIGNIFICANCE_NOTE,
+    describe,
+    pair_note,
+    pair_rows,
+)
 from imputebench.benchmarks.report.tables import (
     DIAGNOSTICS_NOTE,
     MISSING,
@@ -204,7 +211,7 @@ def _imputers(data: ReportData) -> list[str]:
         return []
     rows = [[_td(name), _td(", ".join(labels)), _td(ref or MISSING)]
             for name, labels, ref in data.imputers]
-    return ['<h2 id="imputers">Imputers</h2>',
+    return ['<h2 id="imputers">Imputers</h2>', f'<p class="note">{esc(IMPUTERS_NOTE)}</p>',
             html_table(["imputer", "settings in this run", "reference"], rows, sortable=False)]
 
 
@@ -289,6 +296,8 @@ def _significance(data: ReportData) -> list[str]:
         if not s.pairs:
             continue
         out.append(f"<h4>Pairwise: {esc(m)} {esc(goal_arrow(s.minimize))}</h4>")
+        if (note := pair_note(s)) is not None:
+            out.append(f'<p class="note">{esc(note)}</p>')
         rows = []
         for r in pair_rows(s, lambda p: fmt(p, 3)):
             cells = [_td(r[0]), _td(r[1]), _td(r[2]), num_td(r[3], _as_float(r[3])),

@@ -53,11 +53,12 @@ def varying_params(configs: list[dict]) -> list[str]:
             if len({value_key(p[k]) if k in p else "<absent>" for p in configs}) > 1]
 
 
-def short_labels(rows: list[Row]) -> dict[str, str]:
+def short_labels(rows: list[Row], bare_single: bool = True) -> dict[str, str]:
     """Label -> short label, for every label of ``rows``.
 
     Per imputer name, the parameters that vary across its configurations (distinct labels)
-    in ``rows``; an imputer with one configuration is its bare name. Labels whose short forms
+    in ``rows``; an imputer with one configuration is its bare name (``bare_single``) or keeps
+    its full label. Labels whose short forms
     would coincide (e.g. two configs with the same params but different labels, or records
     without params) keep their full label.
 
@@ -72,6 +73,9 @@ def short_labels(rows: list[Row]) -> dict[str, str]:
         per[imputer_name(r)].setdefault(r.label, r.params)
     short: dict[str, str] = {}
     for name, configs in per.items():
+        if len(configs) == 1 and not bare_single:
+            short.update({lb: lb for lb in configs})
+            continue
         varying = varying_params(list(configs.values()))
         for label, params in configs.items():
             inner = ", ".join(f"{k}={param_text(params[k])}" for k in varying if k in params)

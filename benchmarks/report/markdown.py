@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from imputebench.benchmarks.report import ablation, latent
 from imputebench.benchmarks.report import published as pub
 from imputebench.benchmarks.report.figures import RenderedFigure
-from imputebench.benchmarks.report.stats import PAIR_HEADER, SIGNIFICANCE_NOTE, describe, pair_rows
+from imputebench.benchmarks.report.stats import (
+    IMPUTERS_NOTE,
+    PAIR_HEADER,
+    SIGNIFICANCE_NOTE,
+    describe,
+    pair_note,
+    pair_rows,
+)
 from imputebench.benchmarks.report.tables import (
     DIAGNOSTICS_NOTE,
     MISSING,
@@ -112,7 +119,8 @@ def _imputers(data: ReportData) -> list[str]:
         return []
     rows = [[md_escape(name), md_escape(", ".join(labels)), md_escape(ref or MISSING)]
             for name, labels, ref in data.imputers]
-    return ["## Imputers", "", *md_table(["imputer", "settings in this run", "reference"], rows)]
+    return ["## Imputers", "", IMPUTERS_NOTE, "",
+            *md_table(["imputer", "settings in this run", "reference"], rows)]
 
 
 def _block(b: BlockTable, data: ReportData) -> list[str]:
@@ -191,6 +199,8 @@ def _significance(data: ReportData) -> list[str]:
         if not s.pairs:
             continue
         out += [f"#### Pairwise: {md_escape(m)} {goal_arrow(s.minimize)}", ""]
+        if (note := pair_note(s)) is not None:
+            out += [md_escape(note), ""]
         rows = [[md_escape(c) for c in r] for r in pair_rows(s, lambda p: fmt(p, 3))]
         out += md_table(PAIR_HEADER, rows, ["l", "l", "r", "r", "r", "l", "l"])
     return out

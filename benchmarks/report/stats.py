@@ -247,13 +247,31 @@ PAIR_HEADER = ["imputer A", "imputer B", "A wins / ties / losses", "Wilcoxon p",
                "verdict", "Nemenyi"]
 
 
+MAX_PAIRWISE = 10     # more compared imputers: list only the best-ranked one's pairs
+
+
+def pair_note(s: MetricStats) -> str | None:
+    """What the pairwise table leaves out, or None when it lists every pair."""
+    n = len(s.labels)
+    if n <= MAX_PAIRWISE:
+        return None
+    best = min(s.labels, key=lambda lb: (s.avg_ranks.get(lb, math.inf), lb))
+    return (f"{n} imputers: only the {n - 1} pairs of the best-ranked one ({best}) are listed "
+            f"of all {n * (n - 1) // 2}; Holm's correction still runs over all pairs.")
+
+
 def pair_rows(s: MetricStats, fmt) -> list[list[str]]:
     """The pairwise table of one metric as text cells (``fmt`` formats a p-value), pairs in
-    the order of the better imputer's average rank."""
+    the order of the better imputer's average rank; with more than :data:`MAX_PAIRWISE`
+    imputers only the best-ranked imputer's pairs (:func:`pair_note`)."""
     rows = []
     order = {lb: (s.avg_ranks.get(lb, math.inf), lb) for lb in s.labels}
-    for p in sorted(s.pairs, key=lambda p: (min(order[p.a], order[p.b]),
-                                            max(order[p.a], order[p.b]))):
+    pairs = s.pairs
+    if len(s.labels) > MAX_PAIRWISE:
+        best = min(s.labels, key=lambda lb: order[lb])
+        pairs = [p for p in pairs if best in (p.a, p.b)]
+    for p in sorted(pairs, key=lambda p: (min(order[p.a], order[p.b]),
+                                          max(order[p.a], order[p.b]))):
         if order[p.b] < order[p.a]:
             p = s.pair(p.b, p.a)
         if p.p_holm is None:
@@ -270,6 +288,10 @@ def pair_rows(s: MetricStats, fmt) -> list[list[str]]:
 
 
 MISSING_TEXT = "—"
+
+IMPUTERS_NOTE = ("Where an imputer runs with several configurations, the tables and figures "
+                 "name each by the parameters that tell them apart; the full settings are "
+                 "here.")
 
 SIGNIFICANCE_NOTE = (
     "Per metric, over the blocks (dataset × mechanism × rate, repetitions averaged) where every "
