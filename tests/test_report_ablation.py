@@ -232,7 +232,8 @@ def test_latent_figures_panels(data):
     assert len(kl_axes) == 8
     std_kl = next(ax for ax in kl_axes if "prior=standard" in ax.get_title())
     heights = [p.get_height() for p in std_kl.patches]
-    assert heights == [1.5, 0.7, 0.001] and std_kl.get_title().endswith("2 of 3 active")
+    assert heights == [1.5, 0.7, 0.001]
+    assert std_kl.get_title().endswith("active units 2, KL > 0.01: 2 of 3")
 
 
 def test_parse_latent_map_rejects_malformed():
