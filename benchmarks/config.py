@@ -21,6 +21,10 @@ Example::
     [[imputers]]
     name = "knn"
     params = { n_neighbors = [5, 10] }      # two imputers
+
+``task = "synthesis"`` makes it a comparison of generators (``benchmarks/synthesis.py``): no
+``[[masks]]``; ``[split] holdout = 0.5`` sets the train / holdout split; ``[[imputers]]`` lists
+generators (``holdout`` is the real-rows baseline) and every metric must be table-level.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imputebench.benchmarks.synthesis import HOLDOUT, TASKS, SplitSpec, check_metrics
 from imputebench.datasets import MaskSpec, get_dataset
 from imputebench.datasets.errors import ImputebenchError, unknown_name
 from imputebench.imputers import get_imputer
@@ -39,7 +44,7 @@ from imputebench.metrics import available_metrics, get_metric
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 _TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers", "metrics",
-             "n_draws", "datasets", "masks", "imputers", "published"}
+             "n_draws", "datasets", "masks", "imputers", "published", "task", "split"}
 
 
 def _freeze(params: dict) -> str:
@@ -92,10 +97,12 @@ class BenchmarkConfig:
     description: str = ""
     published: dict = field(default_factory=dict, compare=False)
     source: dict = field(default_factory=dict, compare=False)
+    task: str = "imputation"
 
     def summary(self) -> dict:
         return {
-            "name": self.name, "repetitions": self.repetitions, "timeout": self.timeout,
+            "name": self.name, "task": self.task, "repetitions": self.repetitions,
+            "timeout": self.timeout,
             "workers": self.workers, "n_draws": self.n_draws, "metrics": list(self.metrics),
             "datasets": [d.label() for d in self.datasets],
             "masks": [m.label() for m in self.masks],
@@ -180,12 +187,25 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
                                           if k != "include_target"})
             datasets.append(DatasetSpec(entry["name"], _freeze(params)))
 
+    task = raw.get("task", "imputation")
+    if task not in TASKS:
+        raise unknown_name("task", task, TASKS)
     masks = []
-    mask_keys = set(MaskSpec.__dataclass_fields__)
-    for entry in _entries(raw, "masks"):
-        _check_keys("masks", entry, mask_keys)
-        for params in expand(entry):
-            masks.append(MaskSpec.from_dict(params))
+    if task == "synthesis":
+        if "masks" in raw:
+            raise ImputebenchError("a synthesis config has no [[masks]]: its cells split each "
+                                   "table into train and holdout rows ([split] holdout = share)")
+        split = raw.get("split", {})
+        _check_keys("split", split, {"holdout"})
+        masks.append(SplitSpec(split.get("holdout", 0.5)))
+    else:
+        if "split" in raw:
+            raise ImputebenchError("[split] belongs to synthesis configs (task = 'synthesis')")
+        mask_keys = set(MaskSpec.__dataclass_fields__)
+        for entry in _entries(raw, "masks"):
+            _check_keys("masks", entry, mask_keys)
+            for params in expand(entry):
+                masks.append(MaskSpec.from_dict(params))
 
     imputers = []
     for entry in _entries(raw, "imputers"):
@@ -193,7 +213,11 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         if "name" not in entry:
             raise ImputebenchError("every [[imputers]] entry needs a name")
         for params in expand(entry.get("params", {})):
-            get_imputer(entry["name"], **params)
+            if task == "synthesis" and entry["name"] == HOLDOUT:
+                if params:
+                    raise ImputebenchError(f"the {HOLDOUT!r} baseline takes no params")
+            else:
+                get_imputer(entry["name"], **params)
             imputers.append(ImputerSpec(entry["name"], _freeze(params)))
 
     metrics = raw.get("metrics", available_metrics())
@@ -203,6 +227,8 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         raise ImputebenchError("config key 'metrics' must be a non-empty list of metric names")
     for m in metrics:
         get_metric(m)
+    if task == "synthesis":
+        check_metrics(metrics)
 
     timeout = raw.get("timeout", 600.0)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
@@ -227,4 +253,5 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         timeout=float(timeout), workers=_positive_int(raw, "workers", 2),
         n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
         description=str(raw.get("description", "")), published=dict(published), source=raw,
+        task=task,
     )

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from imputebench.benchmarks.cell import Cell, execute, versions
 from imputebench.benchmarks.config import BenchmarkConfig
 from imputebench.benchmarks.journal import Journal
+from imputebench.benchmarks.synthesis import SplitSpec, split_mask
 from imputebench.datasets import load_dataset, make_mask
 from imputebench.datasets.errors import ImputebenchError
 
@@ -62,7 +63,10 @@ class Prepared:
             if mkey not in self.masks:
                 df = self.tables[dkey]
                 try:
-                    self.masks[mkey] = make_mask(df, cell.mask, cell.mask_seed)
+                    if isinstance(cell.mask, SplitSpec):
+                        self.masks[mkey] = split_mask(df, cell.mask, cell.mask_seed)
+                    else:
+                        self.masks[mkey] = make_mask(df, cell.mask, cell.mask_seed)
                 except ImputebenchError as exc:
                     raise ImputebenchError(f"dataset {cell.dataset.label()}, mask "
                                            f"{cell.mask.label()}: {exc}") from None

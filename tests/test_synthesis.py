@@ -1,0 +1,100 @@
+"""The synthesis task (benchmarks/synthesis.py): config, split, cells and the sanity of the
+protocol (real holdout rows score like a perfect generator; no dependence scores worst)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imputebench.benchmarks.config import load_config, parse_config
+from imputebench.benchmarks.journal import Journal
+from imputebench.benchmarks.runner import run_benchmark
+from imputebench.benchmarks.synthesis import SplitSpec, holdout_rows, score_tables, split_mask
+from imputebench.datasets import load_dataset
+from imputebench.datasets.errors import ImputebenchError
+
+
+def _raw(**over):
+    raw = {"name": "s", "task": "synthesis", "repetitions": 2,
+           "metrics": ["pmse", "pmse_ratio", "pmse_cart", "corr_diff"],
+           "datasets": [{"name": "synthetic", "params": {"n_rows": 600, "n_numeric": 4,
+                                                          "n_categorical": 2}}],
+           "imputers": [{"name": "holdout"}, {"name": "independent"}, {"name": "cart"},
+                        {"name": "knn"}]}
+    raw.update(over)
+    return raw
+
+
+def test_config_of_a_synthesis_run():
+    cfg = parse_config(_raw(split={"holdout": 0.4}))
+    assert cfg.task == "synthesis" and cfg.masks == (SplitSpec(0.4),)
+    assert cfg.summary()["masks"] == ["split(0.4)"]
+    assert parse_config(_raw()).masks == (SplitSpec(0.5),)
+    with pytest.raises(ImputebenchError, match="no \\[\\[masks\\]\\]"):
+        parse_config(_raw(masks=[{"mechanism": "mcar", "rate": 0.2}]))
+    with pytest.raises(ImputebenchError, match="rmse_zscore"):
+        parse_config(_raw(metrics=["pmse", "rmse_zscore"]))
+    with pytest.raises(ImputebenchError, match="holdout"):
+        parse_config(_raw(split={"holdout": 1.0}))
+    with pytest.raises(ImputebenchError, match="takes no params"):
+        parse_config(_raw(imputers=[{"name": "holdout", "params": {"k": 1}}]))
+    with pytest.raises(ImputebenchError, match="task"):
+        parse_config(_raw(task="generation"))
+    with pytest.raises(ImputebenchError, match="synthesis configs"):
+        parse_config({**_raw(task="imputation"), "split": {"holdout": 0.5},
+                      "masks": [{"mechanism": "mcar", "rate": 0.2}]})
+    assert load_config("synth_smoke").task == "synthesis"
+
+
+def test_split_is_whole_rows_seeded_and_exact():
+    df = load_dataset("iris")
+    m = split_mask(df, SplitSpec(0.3), 7)
+    hold = holdout_rows(m)
+    assert hold.sum() == 45 and m[hold].all() and not m[~hold].any()
+    assert np.array_equal(m, split_mask(df, SplitSpec(0.3), 7))
+    assert not np.array_equal(m, split_mask(df, SplitSpec(0.3), 8))
+    with pytest.raises(ImputebenchError, match="at least 2"):
+        split_mask(df.head(3), SplitSpec(0.5), 0)
+
+
+def test_derived_metrics_read_their_parent_once():
+    df = load_dataset("iris")
+    hold = holdout_rows(split_mask(df, SplitSpec(0.5), 0))
+    a, b = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
+    scores, errors, seconds = score_tables(["pmse_ratio", "pmse"], a, b)
+    assert errors == {} and set(seconds) == {"pmse"}
+    assert scores["pmse_ratio"]["__all__"] == pytest.approx(
+        scores["pmse"]["__all__"] / scores["pmse"]["null"])
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    path = tmp_path_factory.mktemp("synth") / "journal.jsonl"
+    run_benchmark(parse_config(_raw()), path, executor="inprocess", progress=False)
+    return list(Journal(path).latest().values())
+
+
+def _mean(records, imputer, metric):
+    return np.mean([r["metrics"][metric]["__all__"] for r in records
+                    if r["imputer"] == imputer and r["status"] == "ok"])
+
+
+def test_cells_record_the_split_and_skip_non_generators(records):
+    assert len(records) == 8
+    ok = [r for r in records if r["status"] == "ok"]
+    assert {r["imputer"] for r in ok} == {"holdout", "independent", "cart"}
+    assert all(r["n_train"] == r["n_synthetic"] == 300 == r["n_holdout"] for r in ok)
+    assert all(r["mask"] == {"mechanism": "split", "rate": 0.5} for r in records)
+    knn = [r for r in records if r["imputer"] == "knn"]
+    assert all(r["status"] == "skipped" and "does not generate" in r["reason"] for r in knn)
+
+
+def test_real_holdout_rows_beat_no_dependence(records):
+    """The sanity of the issue: a perfect generator (real unseen rows) scores far better on
+    pMSE and correlation than one with the right marginals and no dependence; CART, which
+    keeps the dependence, too."""
+    for metric in ("pmse", "pmse_cart", "corr_diff"):
+        assert _mean(records, "holdout", metric) < _mean(records, "independent", metric)
+        assert _mean(records, "cart", metric) < _mean(records, "independent", metric)
+    assert 0.5 < _mean(records, "holdout", "pmse_ratio") < 2.0     # about its null
+    assert _mean(records, "independent", "pmse_ratio") > 2.5
