@@ -199,6 +199,9 @@ KNOWN = [
     ("knnxkde_sylvine", {}, (5124, 20), {}),
     ("knnxkde_wine_red", {}, (1599, 11), {}),
     ("knnxkde_wine_white", {}, (4898, 11), {}),
+    # PMLB's categorical-only tables (the target counts as a column)
+    ("mushroom", {}, (8124, 23), {}),
+    ("nursery", {}, (12958, 9), {}),
 ]
 
 
@@ -324,3 +327,15 @@ def test_knnxkde_tables_equal_the_papers_load_data(data_dir, loaded, key):
     assert get_dataset(f"knnxkde_{key}").target is None
     assert set(ours.dtypes) == {np.dtype("float64")}
     assert np.array_equal(ours.to_numpy().astype("float32"), reference)
+
+
+def test_pmlb_tables_are_categorical_only_with_their_class_balance(data_dir, loaded):
+    mush, nurs = loaded("mushroom"), loaded("nursery")
+    for df in (mush, nurs):
+        assert all(isinstance(t, pd.CategoricalDtype) for t in df.dtypes)
+    assert mush["target"].value_counts(normalize=True).round(3).to_dict() == {"0": 0.518,
+                                                                            "1": 0.482}
+    assert nurs["target"].value_counts().to_dict() == {"0": 4320, "1": 4266, "3": 4044,
+                                                       "4": 328}
+    assert list(mush["veil-type"].cat.categories) == ["0"]      # a constant column
+    assert list(mush["gill-color"].cat.categories) == [str(i) for i in range(12)]
