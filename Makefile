@@ -12,7 +12,7 @@ ifneq ($(wildcard ../shared/datasets),)
 export IMPUTEBENCH_DATA ?= $(abspath ../shared/datasets)
 endif
 
-.PHONY: help bench bench-knnxkde bench-vae test lint report clean
+.PHONY: help bench bench-knnxkde bench-vae bench-synth test lint report clean
 help:  ## show this help
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
@@ -43,3 +43,6 @@ bench-knnxkde: $(STAMP)  ## reproduce the kNNxKDE paper (full MCAR, 15 datasets;
 
 bench-vae: $(STAMP)  ## the VAE ablation: 6 priors x triplet off/on x beta, 3 bundled tables (~1 h on 2 cores)
 	$(BIN)/imputebench run vae_ablation
+
+bench-synth: $(STAMP)  ## generators compared as Pathare et al. 2023 (synthesis task; data directory)
+	$(BIN)/imputebench run synth_2023

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from imputebench.benchmarks.synthesis import HOLDOUT, TASKS, SplitSpec, check_metrics
 from imputebench.datasets import MaskSpec, get_dataset
+from imputebench.datasets.base import LOADER_PARAMS
 from imputebench.datasets.errors import ImputebenchError, unknown_name
 from imputebench.imputers import get_imputer
 from imputebench.metrics import available_metrics, get_metric
@@ -184,7 +185,7 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
             raise ImputebenchError("every [[datasets]] entry needs a name")
         for params in expand(entry.get("params", {})):
             get_dataset(entry["name"], **{k: v for k, v in params.items()
-                                          if k != "include_target"})
+                                          if k not in LOADER_PARAMS})
             datasets.append(DatasetSpec(entry["name"], _freeze(params)))
 
     task = raw.get("task", "imputation")

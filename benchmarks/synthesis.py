@@ -217,6 +217,31 @@ def utility(train: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFram
     return {"target": target, "synthetic": syn, "real": real, "gap": real - syn}
 
 
+def table_type(truth: pd.DataFrame) -> dict[str, str]:
+    """The study's dataset types: ``columns`` is ``numeric``, ``categorical`` or ``mixed`` by
+    the kinds of the columns other than the declared target; ``target`` is ``balanced`` when
+    every class of a categorical target holds at least half the share of a uniform split
+    (``>= 1 / (2k)`` for ``k`` classes), ``unbalanced`` otherwise, ``numeric`` for a numeric
+    target and ``none`` without one."""
+    from imputebench.datasets.schema import NUMERIC, column_kinds
+
+    target = truth.attrs.get("target")
+    target = target if isinstance(target, str) and target in truth.columns else None
+    kinds = [k for c, k in column_kinds(truth).items() if c != target]
+    numeric = sum(k == NUMERIC for k in kinds)
+    columns = ("numeric" if numeric == len(kinds) else "categorical" if numeric == 0
+               else "mixed")
+    if target is None:
+        balance = "none"
+    elif not isinstance(truth[target].dtype, pd.CategoricalDtype):
+        balance = "numeric"
+    else:
+        shares = truth[target].value_counts(normalize=True)
+        shares = shares[shares > 0]
+        balance = "balanced" if shares.min() >= 1 / (2 * len(shares)) else "unbalanced"
+    return {"columns": columns, "target": balance}
+
+
 def run_synthesis(cell, truth: pd.DataFrame, mask: np.ndarray, metrics, skip_error) -> dict:
     """One synthesis cell (module docstring); ``skip_error`` is the exception class of a
     skipped cell."""
@@ -247,7 +272,7 @@ def run_synthesis(cell, truth: pd.DataFrame, mask: np.ndarray, metrics, skip_err
            "fit_seconds": t1 - t0, "impute_seconds": t2 - t1,
            "device": device, "metric_seconds": seconds,
            "n_train": int(len(train)), "n_reference": int(len(reference)),
-           "n_synthetic": int(len(synthetic))}
+           "n_synthetic": int(len(synthetic)), "table_type": table_type(truth)}
     for key, fn in (("privacy", lambda: privacy(train, synthetic, baseline, cell.mask_seed)),
                     ("utility", lambda: utility(train, synthetic, reference))):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from imputebench.datasets.errors import ImputebenchError
@@ -79,7 +80,11 @@ def get_dataset(name: str, **params) -> Dataset:
     return _REGISTRY.create(name, **params)
 
 
-def load_dataset(name: str, include_target: bool = False, **params) -> pd.DataFrame:
+LOADER_PARAMS = ("include_target", "max_rows")   # handled here, not by the dataset classes
+
+
+def load_dataset(name: str, include_target: bool = False, max_rows: int | None = None,
+                 **params) -> pd.DataFrame:
     """Load a typed table by name.
 
     Parameters
@@ -89,13 +94,26 @@ def load_dataset(name: str, include_target: bool = False, **params) -> pd.DataFr
     include_target : bool
         Keep the dataset's declared target column (dropped by default); its name is then in
         ``df.attrs["target"]``.
+    max_rows : int, optional
+        Keep a uniform random subset of at most ``max_rows`` rows, drawn with
+        ``default_rng(0)`` (the same rows in every run and repetition), in their original
+        order. Default: every row.
     **params
         Passed to the dataset (e.g. ``n_rows`` and ``seed`` of ``synthetic``; ``kinds`` of a
         user file).
     """
+    if max_rows is not None and (isinstance(max_rows, bool) or not isinstance(max_rows, int)
+                                 or max_rows < 2):
+        raise ImputebenchError(f"dataset {name!r}: max_rows must be an integer >= 2, got "
+                               f"{max_rows!r}")
     ds = get_dataset(name, **params)
     df = ds.load()
     validate_table(df, what=f"dataset {name!r}")
+    if max_rows is not None and len(df) > max_rows:
+        keep = np.sort(np.random.default_rng(0).choice(len(df), max_rows, replace=False))
+        attrs = dict(df.attrs)
+        df = df.iloc[keep].reset_index(drop=True)
+        df.attrs = attrs
     if ds.target is not None and not include_target and ds.target in df.columns:
         df = df.drop(columns=[ds.target])
     elif ds.target is not None and ds.target in df.columns:

@@ -329,3 +329,18 @@ def test_validate_table_refuses_untyped_and_degenerate_tables():
     dup = pd.concat([good, good], axis=1)
     with pytest.raises(ImputebenchError, match="duplicate"):
         validate_table(dup)
+
+
+def test_max_rows_keeps_a_fixed_ordered_subset():
+    from imputebench.datasets import load_dataset
+
+    full = load_dataset("wine", include_target=True)
+    sub = load_dataset("wine", include_target=True, max_rows=50)
+    assert sub.shape == (50, full.shape[1]) and sub.attrs == {"target": "cultivar"}
+    assert sub.equals(load_dataset("wine", include_target=True, max_rows=50))
+    keep = np.sort(np.random.default_rng(0).choice(len(full), 50, replace=False))
+    assert sub.equals(full.iloc[keep].reset_index(drop=True))
+    assert load_dataset("wine", max_rows=10_000).shape == load_dataset("wine").shape
+    for bad in (1, 2.5, True):
+        with pytest.raises(ImputebenchError, match="max_rows"):
+            load_dataset("wine", max_rows=bad)

@@ -159,3 +159,20 @@ def test_unseen_reference_rows_keep_the_real_baseline_best(records):
     assert vs_train("cart") < vs_train("holdout")
     assert np.mean([r["privacy"]["dcr_ratio"] for r in records
                     if r["imputer"] == "cart" and r["status"] == "ok"]) < 1.0
+
+
+def test_table_types_follow_the_stated_rule():
+    from imputebench.benchmarks.synthesis import table_type
+
+    assert table_type(load_dataset("iris", include_target=True)) == {
+        "columns": "numeric", "target": "balanced"}
+    assert table_type(load_dataset("penguins", include_target=True))["columns"] == "mixed"
+    assert table_type(load_dataset("diabetes", include_target=True))["target"] == "numeric"
+    assert table_type(load_dataset("iris")) == {"columns": "numeric", "target": "none"}
+    df = load_dataset("iris", include_target=True)
+    rare = df.iloc[list(range(100)) + list(range(100, 105))].reset_index(drop=True)
+    rare.attrs = dict(df.attrs)
+    assert table_type(rare)["target"] == "unbalanced"        # 5 of 105 < 1 / 6
+    cats = rare[["species"]].assign(other=rare["species"])
+    cats.attrs = {"target": "species"}
+    assert table_type(cats)["columns"] == "categorical"
