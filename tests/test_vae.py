@@ -131,12 +131,7 @@ def test_the_journal_records_the_diagnostics(tmp_path):
     assert rec["device"] == "cpu"
 
 
-def test_new_rows_from_the_prior_keep_the_dependence(fitted):
+
+def test_new_rows_from_the_prior_keep_the_dependence(fitted, check_new_rows):
     df, _, _, _, imp = fitted
-    rows = imp.sample_rows(3000, random_state=0)
-    assert rows.shape == (3000, df.shape[1]) and not rows.isna().any().any()
-    assert np.corrcoef(rows["x"], rows["y"])[0, 1] > 0.6               # data: 0.8
-    agree = np.mean((rows["x"] > 0).to_numpy() == (rows["g"] == "pos").to_numpy())
-    assert agree > 0.8                                                  # data: 1
-    assert abs(rows["x"].mean()) < 0.2 and 0.7 < rows["x"].std() < 1.3  # N(0, 1)
-    assert rows.equals(imp.sample_rows(3000, random_state=0))
+    check_new_rows(imp, df)
