@@ -52,6 +52,8 @@ def _render(journal: Path, out: Path, title: str, config=None, command: str = ""
                                    f"(rerun 'imputebench run' to complete them)")
         if config.published:
             meta["published"] = config.published
+        if config.claims:   # checked in the report's Synthesis section
+            meta["claims"] = [dict(c) for c in config.claims]
     else:
         _missing_from_plan(journal, records, meta)
     paths = render_report(records, out, title=title, meta=meta)

@@ -25,6 +25,15 @@ Example::
 ``task = "synthesis"`` makes it a comparison of generators (``benchmarks/synthesis.py``): no
 ``[[masks]]``; ``[split] holdout = 0.5`` sets the train / holdout split; ``[[imputers]]`` lists
 generators (``holdout`` is the real-rows baseline) and every metric must be table-level.
+``[[claims]]`` (synthesis only) are published findings the report checks (its Synthesis
+section), each ``{text, better, worse, metrics}``: ``better`` and ``worse`` list imputer names
+or full labels (``["*"]``: every other generator but ``holdout``), ``metrics`` metric names::
+
+    [[claims]]
+    text = "CART beats the Gaussian copula"
+    better = ["cart"]
+    worse = ["gaussian_copula", "sdv_gaussian_copula"]
+    metrics = ["pmse", "pmse_cart", "cluster_log"]
 """
 
 from __future__ import annotations
@@ -45,7 +54,10 @@ from imputebench.metrics import available_metrics, get_metric
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 _TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers", "metrics",
-             "n_draws", "datasets", "masks", "imputers", "published", "task", "split"}
+             "n_draws", "datasets", "masks", "imputers", "published", "task", "split",
+             "claims"}
+CLAIM_KEYS = {"text", "better", "worse", "metrics"}
+ANY_OTHER = "*"     # a claim's side: every generator of the run but the other side and holdout
 
 
 def _freeze(params: dict) -> str:
@@ -99,6 +111,7 @@ class BenchmarkConfig:
     published: dict = field(default_factory=dict, compare=False)
     source: dict = field(default_factory=dict, compare=False)
     task: str = "imputation"
+    claims: tuple = field(default=(), compare=False)     # ({text, better, worse, metrics}, ...)
 
     def summary(self) -> dict:
         return {
@@ -168,6 +181,66 @@ def _positive_int(raw: dict, key: str, default: int) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise ImputebenchError(f"config key {key!r} must be a positive integer, got {v!r}")
     return v
+
+
+def _members(i: int, key: str, value) -> list[str]:
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, str) and v for v in value)):
+        raise ImputebenchError(f"[[claims]] entry {i + 1}: {key!r} must be a non-empty list of "
+                               f"imputer names or labels, got {value!r}")
+    if ANY_OTHER in value and len(value) > 1:
+        raise ImputebenchError(f"[[claims]] entry {i + 1}: {key!r} is either [\"{ANY_OTHER}\"] "
+                               f"(every other generator) or a list of names, got {value!r}")
+    return list(value)
+
+
+def parse_claims(raw: dict, task: str, measured: list[str]) -> tuple[dict, ...]:
+    """The config's ``[[claims]]``: each a table of ``text``, ``better``, ``worse`` (lists of
+    imputer names or labels, or ``["*"]``) and ``metrics`` (names among ``measured``, the
+    config's metrics), all required."""
+    value = raw.get("claims")
+    if value is None:
+        return ()
+    if task != "synthesis":
+        raise ImputebenchError("[[claims]] belong to synthesis configs (task = 'synthesis'): "
+                               "the report checks them in its Synthesis section")
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise ImputebenchError("config section 'claims' must be a list of tables ([[claims]])")
+    claims = []
+    for i, entry in enumerate(items):
+        _check_keys("claims", entry, CLAIM_KEYS)
+        missing = sorted(CLAIM_KEYS - set(entry))
+        if missing:
+            raise ImputebenchError(f"[[claims]] entry {i + 1} lacks {', '.join(missing)} (each "
+                                   f"claim needs {', '.join(sorted(CLAIM_KEYS))})")
+        text = entry["text"]
+        if not isinstance(text, str) or not text.strip():
+            raise ImputebenchError(f"[[claims]] entry {i + 1}: 'text' must be a non-empty "
+                                   f"string, got {text!r}")
+        better, worse = _members(i, "better", entry["better"]), _members(i, "worse",
+                                                                        entry["worse"])
+        if ANY_OTHER in better and ANY_OTHER in worse:
+            raise ImputebenchError(f"[[claims]] entry {i + 1}: only one side can be "
+                                   f"[\"{ANY_OTHER}\"]")
+        if set(better) & set(worse):
+            raise ImputebenchError(f"[[claims]] entry {i + 1}: {sorted(set(better) & set(worse))}"
+                                   " on both sides")
+        metrics = entry["metrics"]
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        if (not isinstance(metrics, list) or not metrics
+                or not all(isinstance(m, str) for m in metrics)):
+            raise ImputebenchError(f"[[claims]] entry {i + 1}: 'metrics' must be a non-empty "
+                                   f"list of metric names, got {metrics!r}")
+        for m in metrics:
+            get_metric(m)
+            if m not in measured:
+                raise ImputebenchError(f"[[claims]] entry {i + 1}: metric {m!r} is not among "
+                                       f"the config's metrics ({', '.join(measured)})")
+        claims.append({"text": text.strip(), "better": better, "worse": worse,
+                       "metrics": list(metrics)})
+    return tuple(claims)
 
 
 def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
@@ -254,5 +327,5 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         timeout=float(timeout), workers=_positive_int(raw, "workers", 2),
         n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
         description=str(raw.get("description", "")), published=dict(published), source=raw,
-        task=task,
+        task=task, claims=parse_claims(raw, task, list(metrics)),
     )

@@ -22,6 +22,7 @@ from imputebench.benchmarks.report.labels import short_labels
 from imputebench.benchmarks.report.latent import latent_section
 from imputebench.benchmarks.report.markdown import render_markdown
 from imputebench.benchmarks.report.published import compare
+from imputebench.benchmarks.report.synthesis import synthesis_section
 from imputebench.benchmarks.report.tables import (
     STATUSES,
     ReportData,
@@ -53,13 +54,15 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
     title : str
         Report title.
     meta : dict, optional
-        ``config``, ``command``, ``journal``, ``environment`` (any subset; shown as given).
+        ``config``, ``command``, ``journal``, ``environment`` (any subset; shown as given);
+        ``published`` and ``claims`` (the config's, checked in their sections).
 
     Returns
     -------
     ReportData
     """
-    full = normalize_records(list(records))
+    records = list(records)
+    full = normalize_records(records)
     spec = (meta or {}).get("published")
     published = compare(full, spec) if spec else []
     # Everywhere below a configuration of an imputer run with several is named by the
@@ -88,6 +91,8 @@ def build_report_data(records: list[dict], title: str = "imputebench report",
         problems=[r for r in rows if r.status != "ok"], published=published,
         diagnostics=diagnostics_table(rows), latent=latent_section(rows, infos),
         ablation=ablation_section(rows, infos),
+        synthesis=synthesis_section(records, infos, (meta or {}).get("claims")
+                                    or ((meta or {}).get("config") or {}).get("claims")),
         stats=metric_stats(rows, infos),
         imputers=[(name, sorted({r.label for r in full if r.imputer == name}),
                    imputer_reference(name)) for name in sorted({r.imputer for r in rows})],

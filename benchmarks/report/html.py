@@ -113,7 +113,7 @@ def _header(data: ReportData) -> list[str]:
         if meta.get(key):
             info.append((key, str(meta[key])))
     for key in sorted(set(meta) - {"command", "journal", "config", "environment",
-                                   "missing cells"}):
+                                   "missing cells", "claims"}):
         info.append((str(key), json.dumps(meta[key], sort_keys=True, default=str)))
     out.append(html_table([], [[f'<th scope="row">{esc(k)}</th>', _td(v)] for k, v in info],
                           sortable=False))
@@ -192,6 +192,25 @@ def _ablation(data: ReportData) -> list[str]:
                                       for c in r[1:]]] for r in t.rows]
                 out += [f"<h4>{esc(t.title)}</h4>", html_table([esc(h) for h in t.header], rows)]
             out.append("</details>")
+    return out
+
+
+def _synthesis(data: ReportData) -> list[str]:
+    """The Synthesis section (:mod:`~imputebench.benchmarks.report.synthesis`), when present."""
+    if not data.synthesis:
+        return []
+    out = ['<h2 id="synthesis">Synthesis</h2>']
+    for p in data.synthesis.parts:
+        if p.heading:
+            out.append(f"<h{p.level}>{esc(p.heading)}</h{p.level}>")
+        out += [f"<p>{esc(t)}</p>" for t in p.text]
+        if p.rows:
+            rows = [[num_td(c, _as_float(c), (i, j) in p.bold and bool(c)) if a == "r"
+                     else _td(c) for j, (c, a) in enumerate(zip(r, p.aligns(), strict=True))]
+                    for i, r in enumerate(p.rows)]
+            out.append(html_table([esc(h) for h in p.header], rows))
+        if p.bullets:
+            out.append("<ul>" + "".join(f"<li>{esc(b)}</li>" for b in p.bullets) + "</ul>")
     return out
 
 
@@ -410,6 +429,8 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
     """
     sections = (["metrics", "imputers", "results", "ranks", "runtime"] if data.has_results
                 else [])
+    if data.has_results and data.synthesis:
+        sections.insert(sections.index("runtime"), "synthesis")
     if data.has_results and data.latent:
         sections.append("latent")
     if data.has_results and data.ablation:
@@ -417,14 +438,15 @@ def render_html(data: ReportData, figures: Sequence[RenderedFigure] = ()) -> str
     sections += ["problems"] + (["figures"] if data.has_results else [])
     names = {"metrics": "Metrics", "imputers": "Imputers", "results": "Results",
              "ranks": "Average rank", "runtime": "Runtime", "latent": "Latent models",
-             "ablation": "Ablation",
+             "ablation": "Ablation", "synthesis": "Synthesis",
              "problems": "Failures", "figures": "Figures"}
     nav = "<nav>" + "".join(f'<a href="#{s}">{names[s]}</a>' for s in sections) + "</nav>"
     body = _header(data)
     body[2:2] = [nav] + (_filter(data) if data.has_results else [])  # after title and counts
     if data.has_results:
-        body += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
-                 + _latent(data) + _ablation(data) + _diagnostics(data))
+        body += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data)
+                 + _synthesis(data) + _runtime(data) + _latent(data) + _ablation(data)
+                 + _diagnostics(data))
     else:
         body += ['<h2 id="results">Results</h2>',
                  "<p>There are no results: no cell finished ok with a metric value.</p>"]

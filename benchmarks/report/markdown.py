@@ -82,7 +82,7 @@ def _header(data: ReportData) -> list[str]:
         if meta.get(key):
             info.append((key, "`" + str(meta[key]).replace("`", "'") + "`"))
     for key in sorted(set(meta) - {"command", "journal", "config", "environment",
-                                   "missing cells"}):
+                                   "missing cells", "claims"}):
         info.append((md_escape(key), md_escape(json.dumps(meta[key], sort_keys=True,
                                                           default=str))))
     out += md_table(["", ""], [[f"**{k}**", v] for k, v in info])
@@ -276,6 +276,25 @@ def _ablation(data: ReportData) -> list[str]:
     return out
 
 
+def _synthesis(data: ReportData) -> list[str]:
+    """The Synthesis section (:mod:`~imputebench.benchmarks.report.synthesis`), when present."""
+    if not data.synthesis:
+        return []
+    out = ["## Synthesis", ""]
+    for p in data.synthesis.parts:
+        if p.heading:
+            out += [f"{'#' * p.level} {md_escape(p.heading)}", ""]
+        for t in p.text:
+            out += [md_escape(t), ""]
+        if p.rows:
+            rows = [[f"**{md_escape(c)}**" if (i, j) in p.bold and c else md_escape(c)
+                     for j, c in enumerate(r)] for i, r in enumerate(p.rows)]
+            out += md_table([md_escape(h) for h in p.header], rows, p.aligns())
+        if p.bullets:
+            out += [f"- {md_escape(b)}" for b in p.bullets] + [""]
+    return out
+
+
 def _problems(data: ReportData) -> list[str]:
     out = ["## Failed, skipped and timed-out cells", ""]
     if not data.problems:
@@ -339,8 +358,9 @@ def render_markdown(data: ReportData, figures: Sequence[RenderedFigure] = ()) ->
     """
     out = _header(data)
     if data.has_results:
-        out += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data) + _runtime(data)
-                + _latent(data) + _ablation(data) + _diagnostics(data))
+        out += (_metrics(data) + _imputers(data) + _results(data) + _ranks(data)
+                + _synthesis(data) + _runtime(data) + _latent(data) + _ablation(data)
+                + _diagnostics(data))
     else:
         out += ["## Results", "", "There are no results: no cell finished ok with a metric "
                 "value.", ""]

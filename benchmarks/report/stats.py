@@ -38,6 +38,7 @@ from scipy import stats
 ALPHA = 0.05
 MIN_BLOCKS = 3
 FULL_BLOCKS = 6         # the fewest blocks where a pairwise Wilcoxon test can reach 0.05
+BLOCKS = "dataset × mechanism × rate"    # what a block is, unless a caller says otherwise
 TIE_RTOL = 1e-12
 
 
@@ -123,6 +124,7 @@ class MetricStats:
     pairs: list[Pair] = field(default_factory=list)
     reason: str | None = None
     left_out: list[str] = field(default_factory=list)   # labels without a value everywhere
+    unit: str = BLOCKS                                   # what one block is
 
     @property
     def significant(self) -> bool | None:
@@ -156,7 +158,7 @@ class MetricStats:
 
 
 def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: bool,
-                   alpha: float = ALPHA) -> MetricStats:
+                   alpha: float = ALPHA, unit: str = BLOCKS) -> MetricStats:
     """All the module's statistics for one metric from block key -> label -> value.
 
     Which imputers: all of them when at least :data:`FULL_BLOCKS` blocks have a value for every
@@ -164,7 +166,8 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
     blocks, ties together) until that many blocks remain, or only the best-covered are left.
     Blocks missing any compared imputer are left out (``n_blocks`` counts the blocks used,
     ``left_out`` names the imputers dropped). E.g. the default benchmark: imputers for numeric
-    tables only are compared with the others over the numeric tables' blocks.
+    tables only are compared with the others over the numeric tables' blocks. ``unit`` says
+    what a block is in the texts (the synthesis section's blocks are dataset × repetition).
     """
     labels_all = sorted({lb for d in means.values() for lb in d})
     cover = {lb: sum(lb in d for d in means.values()) for lb in labels_all}
@@ -179,7 +182,7 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
     ok = np.isfinite(x).all(axis=1)
     x = x[ok]
     n, k = x.shape
-    out = MetricStats(metric, minimize, labels, n, alpha, left_out=left_out)
+    out = MetricStats(metric, minimize, labels, n, alpha, left_out=left_out, unit=unit)
     if n == 0 or k == 0:
         out.reason = "no block where every imputer has a value"
         return out
@@ -190,7 +193,7 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
         return out
     if n < MIN_BLOCKS:
         out.reason = (f"too few blocks for a test: {n} (at least {MIN_BLOCKS} needed; blocks are "
-                      "dataset × mechanism × rate)")
+                      f"{unit})")
     else:
         if k >= 3:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -226,8 +229,8 @@ def compare_blocks(metric: str, means: dict[tuple, dict[str, float]], minimize: 
 
 def describe(s: MetricStats) -> str:
     """One sentence: the test, alpha, the number of blocks and the verdict."""
-    head = (f"{s.metric}: {len(s.labels)} imputers over {s.n_blocks} blocks "
-            "(dataset × mechanism × rate, repetitions averaged)")
+    head = (f"{s.metric}: {len(s.labels)} imputers over {s.n_blocks} blocks ({s.unit}"
+            + (", repetitions averaged)" if s.unit == BLOCKS else ")"))
     if s.left_out:
         head += f"; left out for missing values: {', '.join(s.left_out)}"
     if s.p_f is None:

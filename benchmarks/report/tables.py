@@ -491,6 +491,7 @@ class ReportData:
     diagnostics: tuple = ((), ())                    # diagnostics_table(rows)
     latent: Any = None                               # latent.LatentSection
     ablation: Any = None                             # ablation.AblationSection
+    synthesis: Any = None                            # synthesis.SynthesisSection
     stats: dict = field(default_factory=dict)        # metric -> stats.MetricStats
     imputers: list = field(default_factory=list)     # [(registered name, labels, reference)]
 
