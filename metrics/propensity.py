@@ -44,9 +44,12 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
     parameters (with the intercept), z-scored; and how it was built.
 
     Levels with a pooled share below ``s`` are lumped, ``s`` the first of 1, 2, 5, 10, 20 %
-    (then every level of a column lumped into one indicator: the column drops out) that keeps
-    main effects + interactions within ``max_params``; if none does, only the interactions
-    between numeric columns are kept, and failing that, main effects only.
+    that keeps main effects + interactions within ``max_params``. If none does, the
+    interactions go instead: ``s`` is the first share whose main effects fit, with the
+    interactions between numeric columns when they still fit, else main effects only (past
+    20 % every level of a column is lumped into one indicator and the column drops out). Lumping
+    everything first would leave an all-categorical table with no column at all (mushroom:
+    pMSE 0 for every table).
     """
     both = pd.concat([reference, compared], ignore_index=True)
     n = len(both)
@@ -61,10 +64,10 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
         tot = sum(widths)
         return (tot * tot - sum(w * w for w in widths)) // 2
 
-    for share in _LUMP_SHARES:
-        widths = size(share)
-        if 1 + sum(widths) + n_pairs(widths) <= max_params:
-            break
+    with_pairs = [s for s in _LUMP_SHARES[:-1]
+                  if 1 + sum(size(s)) + n_pairs(size(s)) <= max_params]
+    share = with_pairs[0] if with_pairs else next(
+        (s for s in _LUMP_SHARES if 1 + sum(size(s)) <= max_params), _LUMP_SHARES[-1])
     x_ref, x_comp, names = encode(reference, compared, min_share=share,
                                   drop_most_frequent=True)
     groups = [nm.split("=")[0] for nm in names]
@@ -281,8 +284,9 @@ class PMSE(_PMSE):
     categorical and ordinal columns are dummy-coded against their most frequent level (the
     baseline), levels with a pooled share below ``s`` lumped into one ``<rare>`` indicator, ``s``
     the first of 1, 2, 5, 10, 20 % that keeps the model within 400 parameters (synthpop's
-    ``max.params``; past 20 % a column's levels are all lumped and it drops out; if still too large,
-    only numeric x numeric interactions are kept, then none); the design holds the main effects and
+    ``max.params``; when no share does, the interactions give way first: the first share whose main
+    effects fit, with numeric x numeric interactions if they fit, else main effects only; a column
+    drops out only past 20 %, when all its levels are lumped); the design holds the main effects and
     the products of every pair of columns from *different* source columns, constant and duplicate
     columns dropped, then z-scored. The fit is Newton's method (IRLS) with a ridge of
     ``1 / (2 * 1e6)`` on the slopes: effectively the unpenalized MLE, kept finite when the

@@ -195,3 +195,21 @@ def test_score_compares_any_two_tables_of_different_sizes():
     broken = synth.assign(y=np.random.default_rng(0).permutation(synth["y"].to_numpy()))
     assert get_metric("pmse").score(real, broken)["ratio"] > 3 * out["ratio"]
     assert get_metric("cluster_log").score(real, synth)["G"] == 20
+
+
+def test_an_all_categorical_table_keeps_its_main_effects_when_interactions_do_not_fit():
+    """22 categorical columns of 4 levels: the pairwise interactions cannot fit in 400
+    parameters at any lumping, so the main effects stay (at the finest lumping) and the
+    interactions go; lumping every level first would leave no column (pMSE 0)."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    cols = {f"c{i}": rng.choice(list("abcd"), size=n) for i in range(22)}
+    df = make_typed(pd.DataFrame(cols), {c: "categorical" for c in cols})
+    other = df.copy()
+    other["c0"] = pd.Categorical(rng.choice(list("abcd"), size=n, p=[0.7, 0.1, 0.1, 0.1]),
+                                 categories=df["c0"].cat.categories)
+    ref, comp = align(df, other)
+    x, info = logistic_design(ref, comp, max_params=400)
+    assert info == {"lumped_below": 0.01, "interactions": 0.0}
+    assert x.shape[1] == 22 * 3                           # every level but the baseline
+    assert get_metric("pmse").score(df, other)["__all__"] > 0.01
