@@ -23,6 +23,7 @@ import pandas as pd
 from imputebench.benchmarks.config import DatasetSpec, ImputerSpec
 from imputebench.benchmarks.seeding import derive_seed, digest
 from imputebench.datasets import MaskSpec
+from imputebench.datasets.errors import MissingPackage
 from imputebench.datasets.masking import achieved_rate
 from imputebench.imputers import get_imputer
 from imputebench.metrics import ALL, get_metric
@@ -67,7 +68,9 @@ def versions() -> dict:
     global _VERSIONS  # computed once per process; read-only afterwards
     if _VERSIONS is None:
         out = {"python": platform.python_version(), "platform": platform.platform()}
-        for pkg in ("imputebench", "numpy", "pandas", "scikit-learn", "scipy", "torch"):
+        # the optional packages of the reference synthesizers are recorded when installed
+        for pkg in ("imputebench", "numpy", "pandas", "scikit-learn", "scipy", "torch", "sdv",
+                    "ctgan", "copulas", "rdt", "pgmpy"):
             try:
                 out[pkg] = version(pkg)
             except PackageNotFoundError:
@@ -130,7 +133,7 @@ def execute(cell: Cell, truth: pd.DataFrame, mask: np.ndarray, metrics: tuple[st
             rec.update(_run(cell, truth, mask, metrics, n_draws))
         rec["status"], rec["reason"] = "ok", None
     except Exception as exc:  # noqa: BLE001 - a failing cell is recorded, the run goes on
-        rec["status"] = "skipped" if isinstance(exc, SkipCell) else "failed"
+        rec["status"] = "skipped" if isinstance(exc, SkipCell | MissingPackage) else "failed"
         rec["reason"] = f"{type(exc).__name__}: {exc}".strip()
         rec["traceback"] = traceback.format_exc(limit=6)
     rec["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -146,6 +149,9 @@ def _run(cell: Cell, truth, mask, metrics, n_draws) -> dict:
     imputer = get_imputer(cell.imputer.name, **params)
     if "random_state" in imputer.get_params() and "random_state" not in params:
         imputer.set_params(random_state=cell.imputer_seed)
+    if not imputer.capabilities.imputes:
+        raise SkipCell(f"{cell.imputer.name} generates whole rows only and does not impute; "
+                       "it runs in synthesis configs (task = 'synthesis')")
     if not imputer.capabilities.categorical:
         cats = [c for c in truth.columns if isinstance(truth[c].dtype, pd.CategoricalDtype)]
         if cats:

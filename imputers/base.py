@@ -26,7 +26,10 @@ class Capabilities:
 
     categorical: handles categorical / ordinal columns. stochastic: ``sample`` draws differ.
     torch: accepts ``device``. out_of_sample: ``transform`` works on rows not seen in ``fit``.
-    generates: implements ``_sample_rows`` (whole synthetic rows).
+    generates: implements ``_sample_rows`` (whole synthetic rows). imputes: ``transform`` and
+    ``sample`` fill missing cells; ``False`` for generators of whole rows only (the reference
+    synthesizers of other packages), whose ``transform`` / ``sample`` refuse a table with
+    missing cells with one clear error and which the imputation task skips.
     """
 
     categorical: bool = True
@@ -34,6 +37,7 @@ class Capabilities:
     torch: bool = False
     out_of_sample: bool = True
     generates: bool = False
+    imputes: bool = True
 
 
 _REGISTRY = Registry("imputer", "imputebench.imputers", group="imputebench.imputers",
@@ -114,6 +118,7 @@ class Imputer(BaseEstimator, TransformerMixin):
         X = self._check_transform_input(X)
         if not X.isna().to_numpy().any():
             return X.copy()
+        self._check_imputes()
         out = self._impute(X.copy(), _rng(getattr(self, "random_state", None)))
         return self._finalize(X, out)
 
@@ -124,6 +129,7 @@ class Imputer(BaseEstimator, TransformerMixin):
         X = self._check_transform_input(X)
         if not X.isna().to_numpy().any():
             return [X.copy() for _ in range(n_draws)]
+        self._check_imputes()
         draws = self._sample(X.copy(), int(n_draws), _rng(random_state))
         if len(draws) != n_draws:
             raise RuntimeError(f"{self.name}._sample returned {len(draws)} draws, not {n_draws}")
@@ -165,6 +171,11 @@ class Imputer(BaseEstimator, TransformerMixin):
         return [point.copy() for _ in range(n_draws)]
 
     # ---------------------------------------------------------------- guarantees
+    def _check_imputes(self) -> None:
+        if not self.capabilities.imputes:
+            raise ImputebenchError(f"{self.name} generates whole rows only and does not impute "
+                                   "missing cells; use sample_rows(n)")
+
     def _check_table(self, X, what: str) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise ImputebenchError(f"{self.name}.{what} expects a pandas DataFrame (a typed "

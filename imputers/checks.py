@@ -101,6 +101,8 @@ def check_fit_returns_self(name: str, imputer: Imputer) -> None:
 
 
 def check_transform_contract(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, _ = _hidden(_table(imputer))
     before = X.copy(deep=True)
     out = imputer.fit(X).transform(X)
@@ -109,6 +111,8 @@ def check_transform_contract(name: str, imputer: Imputer) -> None:
 
 
 def check_transform_deterministic(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, _ = _hidden(_table(imputer))
     imputer.fit(X)
     assert _same(imputer.transform(X), imputer.transform(X)), "transform must be deterministic"
@@ -116,12 +120,18 @@ def check_transform_deterministic(name: str, imputer: Imputer) -> None:
 
 def check_fit_reproducible(name: str, imputer: Imputer) -> None:
     X, _ = _hidden(_table(imputer))
-    a = clone(imputer).fit(X).transform(X)
-    b = clone(imputer).fit(X).transform(X)
+    if imputer.capabilities.imputes:
+        a = clone(imputer).fit(X).transform(X)
+        b = clone(imputer).fit(X).transform(X)
+    else:
+        a = clone(imputer).fit(X).sample_rows(20, random_state=0)
+        b = clone(imputer).fit(X).sample_rows(20, random_state=0)
     assert _same(a, b), "two fits with the same parameters and random_state must agree"
 
 
 def check_sample_contract(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, mask = _hidden(_table(imputer))
     before = X.copy(deep=True)
     imputer.fit(X)
@@ -165,6 +175,24 @@ def check_sample_rows(name: str, imputer: Imputer) -> None:
         "sample_rows with another random_state gave the same rows"
 
 
+def check_generator_only_refuses_to_impute(name: str, imputer: Imputer) -> None:
+    """A model without the ``imputes`` capability must generate, and must refuse a table with
+    missing cells in ``transform`` and ``sample`` with one clear error."""
+    if imputer.capabilities.imputes:
+        return
+    assert imputer.capabilities.generates, "a model that does not impute must generate"
+    X, _ = _hidden(_table(imputer))
+    imputer.fit(X)
+    for what, call in (("transform", lambda: imputer.transform(X)),
+                       ("sample", lambda: imputer.sample(X, 2, random_state=0))):
+        try:
+            call()
+        except ImputebenchError as exc:
+            assert "does not impute" in str(exc), f"{what}: unclear refusal {exc}"
+            continue
+        raise AssertionError(f"{what} of a generator-only model must refuse missing cells")
+
+
 def check_complete_input_passthrough(name: str, imputer: Imputer) -> None:
     full = _table(imputer)
     X, _ = _hidden(full)
@@ -173,6 +201,8 @@ def check_complete_input_passthrough(name: str, imputer: Imputer) -> None:
 
 
 def check_fully_missing_row(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, _ = _hidden(_table(imputer))
     X.iloc[3, :] = np.nan
     X.iloc[7, :] = np.nan
@@ -183,6 +213,8 @@ def check_fully_missing_row(name: str, imputer: Imputer) -> None:
 
 
 def check_constant_column(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, _ = _hidden(_table(imputer))
     X["a"] = 3.25
     X.loc[X.index[::4], "a"] = np.nan
@@ -195,7 +227,7 @@ def check_constant_column(name: str, imputer: Imputer) -> None:
 
 
 def check_out_of_sample(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.out_of_sample:
+    if not (imputer.capabilities.out_of_sample and imputer.capabilities.imputes):
         return
     full = _table(imputer, n=120)
     X, _ = _hidden(full)
@@ -205,11 +237,15 @@ def check_out_of_sample(name: str, imputer: Imputer) -> None:
 
 
 def check_numeric_only_table(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     X, _ = _hidden(_table(imputer)[["a", "b", "c"]])
     _assert_valid_output(X, imputer.fit(X).transform(X), "transform on a numeric table")
 
 
 def check_categorical_only_table(name: str, imputer: Imputer) -> None:
+    if not imputer.capabilities.imputes:
+        return
     if not imputer.capabilities.categorical:
         return
     X, _ = _hidden(_table(imputer)[["g", "o"]])
@@ -238,6 +274,8 @@ def check_bad_input(name: str, imputer: Imputer) -> None:
 
 def check_beats_nothing(name: str, imputer: Imputer) -> None:
     """Imputed numeric cells stay within a generous band around the observed range."""
+    if not imputer.capabilities.imputes:
+        return
     full = _table(imputer)
     X, mask = _hidden(full)
     out = imputer.fit(X).transform(X)
@@ -258,6 +296,7 @@ ALL_CHECKS: tuple[Callable[[str, Imputer], None], ...] = (
     check_fit_reproducible,
     check_sample_contract,
     check_sample_rows,
+    check_generator_only_refuses_to_impute,
     check_complete_input_passthrough,
     check_fully_missing_row,
     check_constant_column,

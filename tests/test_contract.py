@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
+from imputebench.datasets.errors import MissingPackage
 from imputebench.imputers import (
     Capabilities,
     Imputer,
@@ -21,7 +22,10 @@ IMPUTERS = [get_imputer(name, **get_imputer(name).fast_params) for name in avail
 
 @parametrize_with_checks(IMPUTERS)
 def test_contract(imputer, check):
-    check(imputer.name, clone(imputer))
+    try:
+        check(imputer.name, clone(imputer))
+    except MissingPackage as exc:   # a reference synthesizer whose optional package is absent
+        pytest.skip(str(exc))
 
 
 def test_every_registered_imputer_is_covered():
