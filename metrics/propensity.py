@@ -44,12 +44,15 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
     parameters (with the intercept), z-scored; and how it was built.
 
     Levels with a pooled share below ``s`` are lumped, ``s`` the first of 1, 2, 5, 10, 20 %
-    that keeps main effects + interactions within ``max_params``. If none does, the
-    interactions go instead: ``s`` is the first share whose main effects fit, with the
-    interactions between numeric columns when they still fit, else main effects only (past
-    20 % every level of a column is lumped into one indicator and the column drops out). Lumping
-    everything first would leave an all-categorical table with no column at all (mushroom:
-    pMSE 0 for every table).
+    that keeps main effects + interactions within ``max_params``. If none does, ``s`` is the
+    first share whose main effects fit, and the interactions are coarsened instead: they pair
+    the numeric columns and each categorical column's ``L`` most frequent indicators (the
+    baseline level is already out), ``L`` the largest that fits (``interaction_levels`` in the
+    result; 0 = the full interactions); with ``L = 1`` still too many, main effects only (past
+    20 % every level of a column is lumped into one indicator and the column drops out).
+    Lumping everything first would leave an all-categorical table with no column at all
+    (mushroom: pMSE 0 for every table); dropping the interactions leaves a model that sees
+    marginals only (mushroom: columns shuffled independently scored as well as real rows).
     """
     both = pd.concat([reference, compared], ignore_index=True)
     n = len(both)
@@ -72,11 +75,20 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
                                   drop_most_frequent=True)
     groups = [nm.split("=")[0] for nm in names]
     pairs = _pairs(groups)
+    levels = 0.0                      # 0: every indicator enters the interactions
     if 1 + len(names) + len(pairs) > max_params:
-        numeric = [i for i, nm in enumerate(names) if "=" not in nm]
-        pairs = [(i, j) for i, j in pairs if i in numeric and j in numeric]
-        if 1 + len(names) + len(pairs) > max_params:
-            pairs = []
+        # Coarser interactions: each categorical column brings only its L most frequent
+        # indicators (the numeric columns themselves), L the largest that fits. Main effects
+        # alone cannot see dependence: an all-categorical table whose columns were shuffled
+        # independently (right marginals, no dependence) would score as well as real rows.
+        freq = np.r_[x_ref, x_comp].mean(axis=0) if names else np.zeros(0)
+        pairs = []
+        for top in range(max(len(names), 1), 0, -1):
+            chosen = _top_indicators(names, groups, freq, top)
+            cand = [(chosen[a], chosen[b]) for a, b in _pairs([groups[i] for i in chosen])]
+            if 1 + len(names) + len(cand) <= max_params:
+                pairs, levels = cand, float(top)
+                break
     # One allocation for the whole design (fresh pages are costly here), then in place.
     p = len(names)
     x = np.empty((len(x_ref) + len(x_comp), p + len(pairs)), order="F")  # column ops
@@ -98,7 +110,22 @@ def logistic_design(reference: pd.DataFrame, compared: pd.DataFrame,
             if m != col:
                 x[:, m] = x[:, col]
         x = x[:, :keep.size]
-    return x, {"lumped_below": float(min(share, 1.0)), "interactions": float(len(pairs))}
+    return x, {"lumped_below": float(min(share, 1.0)), "interactions": float(len(pairs)),
+               "interaction_levels": levels}
+
+
+def _top_indicators(names: list[str], groups: list[str], freq: np.ndarray, top: int
+                    ) -> list[int]:
+    """Design columns kept for coarse interactions: every numeric column, and each categorical
+    column's ``top`` most frequent indicators (ties by position), in design order."""
+    keep = []
+    for g in dict.fromkeys(groups):
+        idx = [i for i, gg in enumerate(groups) if gg == g]
+        if len(idx) == 1 and "=" not in names[idx[0]]:
+            keep += idx
+        else:
+            keep += sorted(sorted(idx, key=lambda i: (-freq[i], i))[:top])
+    return sorted(keep)
 
 
 class _TreeInputs:

@@ -198,9 +198,10 @@ def test_score_compares_any_two_tables_of_different_sizes():
 
 
 def test_an_all_categorical_table_keeps_its_main_effects_when_interactions_do_not_fit():
-    """22 categorical columns of 4 levels: the pairwise interactions cannot fit in 400
+    """22 categorical columns of 4 levels: the full pairwise interactions cannot fit in 400
     parameters at any lumping, so the main effects stay (at the finest lumping) and the
-    interactions go; lumping every level first would leave no column (pMSE 0)."""
+    interactions are coarsened to one indicator per column (66 + 231 + 1 <= 400); lumping
+    every level first would leave no column (pMSE 0)."""
     rng = np.random.default_rng(3)
     n = 2000
     cols = {f"c{i}": rng.choice(list("abcd"), size=n) for i in range(22)}
@@ -210,6 +211,31 @@ def test_an_all_categorical_table_keeps_its_main_effects_when_interactions_do_no
                                  categories=df["c0"].cat.categories)
     ref, comp = align(df, other)
     x, info = logistic_design(ref, comp, max_params=400)
-    assert info == {"lumped_below": 0.01, "interactions": 0.0}
-    assert x.shape[1] == 22 * 3                           # every level but the baseline
+    assert info == {"lumped_below": 0.01, "interactions": 231.0, "interaction_levels": 1.0}
+    assert x.shape[1] == 22 * 3 + 231                     # every level but the baseline
     assert get_metric("pmse").score(df, other)["__all__"] > 0.01
+
+
+def test_coarse_interactions_see_dependence_that_main_effects_cannot():
+    """Columns that copy each other, against the same columns shuffled independently (the
+    marginals exact, the dependence gone): with interactions too many for 400 parameters, a
+    main-effects model scores the shuffled table like real rows; the coarse interactions
+    separate it (mushroom's case: the independent generator beat CART on pMSE)."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    base = rng.choice(list("abcd"), size=n)
+    cols = {f"c{i}": np.where(rng.random(n) < 0.8, base, rng.choice(list("abcd"), size=n))
+            for i in range(22)}
+    real = make_typed(pd.DataFrame(cols), {c: "categorical" for c in cols})
+    shuffled = real.apply(lambda s: s.sample(frac=1.0, random_state=int(s.name[1:]))
+                          .reset_index(drop=True))
+    main_only = get_metric("pmse")
+    ref, comp = align(real, shuffled)
+    x, info = logistic_design(ref, comp, max_params=400)
+    assert info["interactions"] > 0
+    out = main_only.score(real, shuffled)
+    assert out["ratio"] > 5
+    from imputebench.metrics.propensity import logistic_fit
+    y = np.r_[np.zeros(n), np.ones(n)]
+    p_main = logistic_fit(x[:, :66], y)                   # the main effects alone
+    assert np.mean((p_main - 0.5) ** 2) < out["__all__"] / 5
