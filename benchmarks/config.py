@@ -270,8 +270,9 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
             raise ImputebenchError("a synthesis config has no [[masks]]: its cells split each "
                                    "table into train and holdout rows ([split] holdout = share)")
         split = raw.get("split", {})
-        _check_keys("split", split, {"holdout"})
-        masks.append(SplitSpec(split.get("holdout", 0.5)))
+        _check_keys("split", split, {"holdout", "impute_rate"})
+        masks.append(SplitSpec(split.get("holdout", 0.5),
+                               impute_rate=split.get("impute_rate")))
     else:
         if "split" in raw:
             raise ImputebenchError("[split] belongs to synthesis configs (task = 'synthesis')")

@@ -31,6 +31,14 @@ et al. (2023), with a holdout half as in the synthpop and SDMetrics practice:
 5. **Machine-learning efficiency** (``utility``, when the table carries its declared target):
    XGBoost (``metrics.utility``) trained on the synthetic rows and on train, both tested on the
    reference rows (accuracy or R^2), and their difference.
+6. **The same model as an imputer** (``metrics_as_imputer``, when ``[split] impute_rate`` is
+   set and the generator also imputes rows it was not fitted on): a seeded MCAR mask hides
+   that share of the *baseline* rows' cells, the fitted generator fills them with one draw of
+   ``sample`` (a draw, like a synthetic row, not the conditional mean, which would shrink the
+   spread a propensity model sees), and the metrics compare the completed baseline with the
+   reference rows. So one model is scored on one scale three ways: ``holdout`` (the baseline
+   itself: a perfect imputer and a perfect generator), as an imputer (``impute_rate`` of the
+   cells from the model, the rest real), and as a generator (every cell from the model).
 
 The record has the usual fields: ``fit_seconds`` (training), ``impute_seconds`` (sampling),
 ``device`` and the generator's ``diagnostics``.
@@ -56,23 +64,34 @@ DCR_ROWS = 5000              # synthetic rows whose distance to the closest reco
 
 @dataclass(frozen=True)
 class SplitSpec:
-    """The train / holdout split of the synthesis task; ``rate`` is the holdout share."""
+    """The train / holdout split of the synthesis task; ``rate`` is the holdout share;
+    ``impute_rate`` (optional) the MCAR share of baseline cells a generator that also imputes
+    fills in (module docstring, step 6)."""
 
     rate: float = 0.5
     mechanism: str = "split"
+    impute_rate: float | None = None
 
     def __post_init__(self) -> None:
-        v = self.rate
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v < 1.0:
-            raise ImputebenchError(f"[split] holdout must be a share strictly between 0 and 1, "
-                                   f"got {v!r}")
-        object.__setattr__(self, "rate", float(v))
+        for key, v in (("holdout", self.rate), ("impute_rate", self.impute_rate)):
+            if key == "impute_rate" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 < v < 1.0:
+                raise ImputebenchError(f"[split] {key} must be a share strictly between 0 and "
+                                       f"1, got {v!r}")
+        object.__setattr__(self, "rate", float(self.rate))
+        if self.impute_rate is not None:
+            object.__setattr__(self, "impute_rate", float(self.impute_rate))
 
     def to_dict(self) -> dict:
-        return {"mechanism": self.mechanism, "rate": self.rate}
+        out = {"mechanism": self.mechanism, "rate": self.rate}
+        if self.impute_rate is not None:
+            out["impute_rate"] = self.impute_rate
+        return out
 
     def label(self) -> str:
-        return f"split({self.rate:g})"
+        extra = "" if self.impute_rate is None else f", impute {self.impute_rate:g}"
+        return f"split({self.rate:g}{extra})"
 
 
 def split_mask(df: pd.DataFrame, spec: SplitSpec, seed: int) -> np.ndarray:
@@ -242,6 +261,21 @@ def table_type(truth: pd.DataFrame) -> dict[str, str]:
     return {"columns": columns, "target": balance}
 
 
+def impute_baseline(gen, baseline: pd.DataFrame, rate: float, cell
+                    ) -> tuple[pd.DataFrame, dict]:
+    """The baseline rows with an MCAR share ``rate`` of their cells hidden and filled by one
+    draw of the fitted generator (module docstring, step 6); and what was done."""
+    from imputebench.datasets.masking import MaskSpec, achieved_rate, make_mask
+
+    mask = make_mask(baseline, MaskSpec("mcar", rate),
+                     np.random.default_rng([int(cell.mask_seed), 2]))
+    t = time.perf_counter()
+    imputed = gen.sample(baseline.mask(mask), 1, random_state=cell.imputer_seed)[0]
+    return imputed, {"mechanism": "mcar", "rate": rate,
+                     "achieved_rate": float(achieved_rate(baseline, mask)),
+                     "seconds": time.perf_counter() - t, "draws": 1}
+
+
 def run_synthesis(cell, truth: pd.DataFrame, mask: np.ndarray, metrics, skip_error) -> dict:
     """One synthesis cell (module docstring); ``skip_error`` is the exception class of a
     skipped cell."""
@@ -266,6 +300,11 @@ def run_synthesis(cell, truth: pd.DataFrame, mask: np.ndarray, metrics, skip_err
         device = str(getattr(gen, "device_", None) or gen.get_params().get("device", "cpu"))
         diagnostics = getattr(gen, "diagnostics_", None)
     t2 = time.perf_counter()
+    as_imputer = None
+    spec = cell.mask
+    if (getattr(spec, "impute_rate", None) and name != HOLDOUT and gen.capabilities.imputes
+            and gen.capabilities.out_of_sample):
+        as_imputer = impute_baseline(gen, baseline, spec.impute_rate, cell)
     scores, errors, seconds = score_tables(metrics, reference, synthetic)
     vs_train, train_errors, _ = score_tables(metrics, train, synthetic)
     out = {"metrics": scores, "metrics_vs_train": vs_train,
@@ -282,6 +321,11 @@ def run_synthesis(cell, truth: pd.DataFrame, mask: np.ndarray, metrics, skip_err
         else:
             if value is not None:
                 out[key] = value
+    if as_imputer is not None:
+        imputed, info = as_imputer
+        out["metrics_as_imputer"], imp_errors, _ = score_tables(metrics, reference, imputed)
+        out["as_imputer"] = info
+        errors.update({f"{k} (as imputer)": v for k, v in imp_errors.items()})
     errors.update({f"{k} (vs train)": v for k, v in train_errors.items()})
     if isinstance(diagnostics, dict):
         out["diagnostics"] = json.loads(json.dumps(diagnostics, default=str))

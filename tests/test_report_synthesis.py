@@ -214,3 +214,54 @@ def test_rendered_section(tmp_path):
     assert "memorises" in html and "not measured" in html
     plain = render_report(RECORDS[:5], tmp_path / "one")["markdown"].read_text(encoding="utf-8")
     assert "The config lists no [[claims]] to check." in plain
+
+
+def test_sanity_checks_follow_their_rules():
+    """holdout is best on a and c, beaten by cart on b (0.005 < 0.01 with no spread over its
+    repetitions: not a tie); independent is worse than holdout on every repetition, so the
+    columns depend on each other, and cart (0.02, or 0.005) beats independent (0.05)."""
+    sec = _section()
+    got = {(r["dataset"], r["check"], r["metric"]): r["verdict"] for r in sec.sanity}
+    for m in ("pmse", "pmse_cart"):
+        assert got[("a", "holdout best or tied", m)] == "best"
+        assert got[("b", "holdout best or tied", m)] == "fails"
+        assert all(got[(ds, "cart beats independent", m)] == "pass" for ds in TYPES)
+    text = next(p for p in sec.parts if p.heading == "Sanity checks").text[-1]
+    assert text.startswith("10 of 12 checks hold; failing: b holdout best or tied on pmse")
+    # a spread over holdout's repetitions that covers the gap makes a tie
+    recs = [dict(r) for r in RECORDS]
+    for r in recs:
+        if r["imputer"] == "holdout" and r["dataset"] == "b":
+            v = 0.004 if r["repetition"] == 0 else 0.0115
+            r["metrics"] = {**r["metrics"], "pmse": {"__all__": v}}
+    got = {(r["dataset"], r["check"], r["metric"]): r["verdict"]
+           for r in _section(records=recs).sanity}
+    assert got[("b", "holdout best or tied", "pmse")] == "tied"
+    # independent no worse than holdout on one repetition: no dependence to find
+    recs = [dict(r) for r in RECORDS]
+    for r in recs:
+        if r["imputer"] == "independent" and (r["dataset"], r["repetition"]) == ("c", 1):
+            r["metrics"] = {**r["metrics"], "pmse": {"__all__": 0.009}}
+    got = {(r["dataset"], r["check"], r["metric"]): r["verdict"]
+           for r in _section(records=recs).sanity}
+    assert got[("c", "cart beats independent", "pmse")] == "no dependence seen"
+
+
+def test_models_scored_as_imputers_beside_as_generators(tmp_path):
+    recs = [dict(r) for r in RECORDS]
+    for r in recs:
+        if r["imputer"] == "cart":
+            r["metrics_as_imputer"] = {"pmse": {"__all__": 0.015 + 0.01 * r["repetition"]}}
+            r["as_imputer"] = {"mechanism": "mcar", "rate": 0.3}
+    sec = _section(records=recs)
+    assert set(sec.dual) == set(TYPES)
+    (row,) = sec.dual["a"]
+    assert row["label"] == "cart" and row["rate"] == 0.3
+    assert row["pmse"] == pytest.approx((0.02, 0.02, 0.01))   # generator, imputer, holdout
+    assert row["pmse_cart"][1] is None                           # not measured as an imputer
+    heads = [p.heading for p in sec.parts]
+    assert heads.index("As imputers and as generators") < heads.index("Memorisation and utility")
+    part = sec.parts[heads.index("As imputers and as generators") + 1]
+    assert part.rows[0][:3] == ["holdout", "0.01000", "0.01000"]
+    assert "30%" in sec.parts[heads.index("As imputers and as generators")].text[0]
+    assert not _section().dual                     # no cell scored as an imputer: no part

@@ -176,3 +176,34 @@ def test_table_types_follow_the_stated_rule():
     cats = rare[["species"]].assign(other=rare["species"])
     cats.attrs = {"target": "species"}
     assert table_type(cats)["columns"] == "categorical"
+
+
+def test_generators_that_impute_are_scored_as_imputers_on_the_same_scale(tmp_path):
+    """``[split] impute_rate``: the baseline rows with 30 % of their cells hidden and filled by
+    the fitted generator, scored against the reference rows like a synthetic table. Imputing
+    30 % of the cells by independent draws must sit between the real rows (holdout, 0 %
+    imputed) and the fully independent table (100 %)."""
+    cfg = parse_config(_raw(split={"holdout": 0.5, "impute_rate": 0.3}, repetitions=3,
+                            imputers=[{"name": "holdout"}, {"name": "independent"},
+                                      {"name": "cart"}]))
+    assert cfg.masks == (SplitSpec(0.5, impute_rate=0.3),)
+    assert cfg.summary()["masks"] == ["split(0.5, impute 0.3)"]
+    path = tmp_path / "journal.jsonl"
+    run_benchmark(cfg, path, executor="inprocess", progress=False)
+    recs = [r for r in Journal(path).latest().values() if r["status"] == "ok"]
+    assert len(recs) == 9
+    for r in recs:
+        if r["imputer"] == "holdout":
+            assert "metrics_as_imputer" not in r
+            continue
+        assert set(r["metrics_as_imputer"]) == set(r["metrics"])
+        assert r["as_imputer"]["mechanism"] == "mcar"
+        assert r["as_imputer"]["achieved_rate"] == pytest.approx(0.3, abs=0.05)   # 900 cells
+
+    def mean(imputer, key):
+        return np.mean([r[key]["pmse"]["__all__"] for r in recs if r["imputer"] == imputer])
+
+    assert mean("holdout", "metrics") < mean("independent", "metrics_as_imputer") \
+        < mean("independent", "metrics")
+    with pytest.raises(ImputebenchError, match="impute_rate"):
+        parse_config(_raw(split={"holdout": 0.5, "impute_rate": 0}))

@@ -82,6 +82,8 @@ class SynthesisSection:
     types: dict[tuple[str, str], dict[str, MetricStats]] = field(default_factory=dict)
     claims: list[ClaimResult] = field(default_factory=list)
     memo: dict[str, list[dict]] = field(default_factory=dict)   # dataset -> rows
+    sanity: list[dict] = field(default_factory=list)             # one per dataset x check
+    dual: dict[str, list[dict]] = field(default_factory=dict)    # dataset -> imputer rows
     parts: list[Part] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -101,6 +103,8 @@ class _Cell:
     privacy: dict
     utility: dict | None
     sizes: tuple
+    as_imputer: dict[str, float] = field(default_factory=dict)
+    impute_rate: float | None = None
 
 
 def _num(x) -> float | None:
@@ -139,7 +143,9 @@ def _cells(records: list[dict]) -> tuple[list[_Cell], dict[str, str]]:
             row.label, short.get(row.label, row.label), dict(rec["table_type"]), row.metrics,
             _values(rec.get("metrics_vs_train")), dict(rec.get("privacy") or {}),
             rec.get("utility") if isinstance(rec.get("utility"), dict) else None,
-            tuple(rec.get(k) for k in ("n_train", "n_synthetic", "n_reference"))))
+            tuple(rec.get(k) for k in ("n_train", "n_synthetic", "n_reference")),
+            _values(rec.get("metrics_as_imputer")),
+            _num((rec.get("as_imputer") or {}).get("rate"))))
     done = {c.imputer for c in cells}
     why = {name: ", ".join(f"{s} ({sts.count(s)} cell{'s' if sts.count(s) > 1 else ''})"
                            for s in sorted(set(sts)))
@@ -246,6 +252,11 @@ def synthesis_section(records: list[dict], infos: dict[str, MetricInfo] | None =
     memo_metric = next((m for m in MEMO_METRICS if any(m in c.metrics for c in cells)), None)
     for ds, cs in sorted(by_ds.items()):
         sec.memo[ds] = _memo_rows(cs, memo_metric)
+    sec.sanity = sanity_checks(by_ds)
+    for ds, cs in sorted(by_ds.items()):
+        rows = _dual_rows(cs, metrics)
+        if rows:
+            sec.dual[ds] = rows
     sec.parts = section_parts(sec, metrics, memo_metric, bool(claims))
     return sec
 
@@ -278,4 +289,73 @@ def _memo_rows(cells: list[_Cell], metric: str | None) -> list[dict]:
             base is not None and not r["holdout"] and None not in
             (r["ref"], r["train"], base["ref"], base["train"])
             and r["train"] < base["train"] and r["ref"] >= base["ref"])
+    return rows
+
+
+SANITY_METRICS = ("pmse", "pmse_cart")
+
+
+def _rep_values(cells: list[_Cell], imputer: str, metric: str) -> dict[int, float]:
+    """Repetition -> mean value of one imputer name (its configurations pooled)."""
+    acc = defaultdict(list)
+    for c in cells:
+        if c.imputer == imputer and metric in c.metrics:
+            acc[c.repetition].append(c.metrics[metric])
+    return {r: float(np.mean(v)) for r, v in acc.items()}
+
+
+def sanity_checks(by_ds: dict[str, list[_Cell]]) -> list[dict]:
+    """The protocol's two sanity checks per dataset and pMSE model (rules in SANITY_NOTE):
+    ``holdout`` best or tied; ``independent`` worse than ``cart`` where the columns depend on
+    each other."""
+    out = []
+    for ds, cells in sorted(by_ds.items()):
+        for m in SANITY_METRICS:
+            hold = _rep_values(cells, HOLDOUT, m)
+            if not hold:
+                continue
+            others = defaultdict(list)
+            for c in cells:
+                if c.imputer != HOLDOUT and m in c.metrics:
+                    others[c.short].append(c.metrics[m])
+            h = float(np.mean(list(hold.values())))
+            sd = float(np.std(list(hold.values()), ddof=1)) if len(hold) > 1 else 0.0
+            if others:
+                best, vals = min(others.items(), key=lambda kv: np.mean(kv[1]))
+                b = float(np.mean(vals))
+                verdict = ("best" if h <= b else "tied" if h <= b + sd else "fails")
+                out.append({"dataset": ds, "check": "holdout best or tied", "metric": m,
+                            "verdict": verdict, "detail": f"holdout {h:.4g} ± {sd:.2g}; best "
+                            f"generator {best} {b:.4g}"})
+            ind, cart = _rep_values(cells, "independent", m), _rep_values(cells, "cart", m)
+            reps = sorted(set(ind) & set(hold))
+            if not reps or not cart:
+                continue
+            dependent = all(ind[r] > hold[r] for r in reps)
+            i_mean, c_mean = np.mean([ind[r] for r in reps]), np.mean(list(cart.values()))
+            verdict = ("no dependence seen" if not dependent
+                       else "pass" if c_mean < i_mean else "fails")
+            out.append({"dataset": ds, "check": "cart beats independent", "metric": m,
+                        "verdict": verdict, "detail": f"cart {c_mean:.4g}, independent "
+                        f"{i_mean:.4g}, holdout {h:.4g}"})
+    return out
+
+
+def _dual_rows(cells: list[_Cell], metrics: list[str]) -> list[dict]:
+    """Per generator that was also scored as an imputer: each metric's mean as a generator and
+    as an imputer, beside holdout's (the perfect score of both)."""
+    per: dict[str, list[_Cell]] = defaultdict(list)
+    for c in cells:
+        per[c.short].append(c)
+    hold = [c for c in cells if c.imputer == HOLDOUT]
+    rows = []
+    for lb, cs in sorted(per.items()):
+        if not any(c.as_imputer for c in cs):
+            continue
+        row = {"label": lb, "rate": next((c.impute_rate for c in cs if c.impute_rate), None)}
+        for m in metrics:
+            row[m] = (_mean(c.metrics.get(m) for c in cs),
+                      _mean(c.as_imputer.get(m) for c in cs),
+                      _mean(c.metrics.get(m) for c in hold))
+        rows.append(row)
     return rows

@@ -48,6 +48,21 @@ MEMO_NOTE = (
     "synthetic rows, tested on the reference rows, and its gap to training on the real training "
     "rows. \"memorises\": beats holdout against the training rows but not against the "
     "reference rows.")
+SANITY_NOTE = (
+    "Checks of the protocol itself (if one fails, the metric or the protocol is wrong, not the "
+    "generator), per dataset on each pMSE model, means over repetitions against the reference "
+    "rows. holdout best or tied: real unseen rows score at least as well as the best generator "
+    "(\"tied\": within one standard deviation of holdout's own repetitions). cart beats "
+    "independent: independent has exact marginals, so a propensity model that tells its rows "
+    "from real ones more easily than it tells real unseen rows (on every repetition) has found "
+    "dependence between the columns; there CART, which keeps dependence, must score better; "
+    "\"no dependence seen\" otherwise.")
+DUAL_NOTE = (
+    "One fitted model scored on one scale two ways, against the same reference rows: as a "
+    "generator (every cell of its rows generated) and as an imputer (the baseline rows with "
+    "{rate} of their cells hidden at random and filled with one draw of the model; the other "
+    "cells real). holdout (the baseline rows themselves) is what a perfect model scores both "
+    "ways. Means over repetitions.")
 
 
 @dataclass
@@ -176,6 +191,29 @@ def section_parts(sec: SynthesisSection, metrics: list[str], memo_metric: str | 
     else:
         parts.append(Part("Claims of Pathare et al. (2023)", 3,
                           ["The config lists no [[claims]] to check."]))
+    if sec.sanity:
+        part = Part("Sanity checks", 3, [SANITY_NOTE],
+                    header=["dataset", "check", "metric", "verdict", "values"], align="lllll")
+        part.rows = [[r["dataset"], r["check"], r["metric"], r["verdict"], r["detail"]]
+                     for r in sec.sanity]
+        failed = [r for r in sec.sanity if r["verdict"] == "fails"]
+        part.text.append(f"{len(sec.sanity) - len(failed)} of {len(sec.sanity)} checks hold"
+                         + ("." if not failed else "; failing: " + "; ".join(
+                             f"{r['dataset']} {r['check']} on {r['metric']}" for r in failed)
+                            + "."))
+        parts.append(part)
+    if sec.dual:
+        rates = {r["rate"] for rows in sec.dual.values() for r in rows if r["rate"]}
+        rate = " or ".join(f"{x:.0%}" for x in sorted(rates)) or "a share"
+        parts.append(Part("As imputers and as generators", 3, [DUAL_NOTE.format(rate=rate)]))
+        for ds, rows in sec.dual.items():
+            ms = [m for m in metrics if m in rows[0]]
+            part = Part(ds, 4, header=["model"] + [f"{m} {w} ↓" for m in ms
+                                                   for w in ("as generator", "as imputer")])
+            hold = ["holdout"] + [fmt(rows[0][m][2]) for m in ms for _ in range(2)]
+            part.rows = [hold] + [[r["label"]] + [fmt(r[m][k]) for m in ms for k in (0, 1)]
+                                  for r in rows]
+            parts.append(part)
     parts.append(Part("Memorisation and utility", 3, [MEMO_NOTE]))
     kinds = {d["dataset"]: d for d in sec.datasets}
     parts += [_memo_part(ds, rows, memo_metric, kinds[ds]) for ds, rows in sec.memo.items()]
