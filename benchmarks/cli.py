@@ -22,8 +22,11 @@ def _cmd_run(args) -> int:
     out = Path(args.out) if args.out else out
     if args.fresh and journal.exists():
         journal.unlink()
+    if (args.address or args.retries is not None) and args.executor != "ray":
+        raise ImputebenchError("--address and --retries belong to --executor ray")
     summary = run_benchmark(config, journal, executor=args.executor, workers=args.workers,
-                            retry_failed=args.retry_failed, progress=not args.quiet)
+                            retry_failed=args.retry_failed, progress=not args.quiet,
+                            address=args.address, retries=args.retries)
     print(f"{config.name}: {summary.total} cells, {summary.skipped_done} already in "
           f"{journal}, {summary.ran} run now ({summary.failed} not ok)")
     if not args.no_report:
@@ -242,8 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a benchmark config (resumes from its journal)")
     r.add_argument("config", help="a TOML file or the name of a shipped config (default, smoke)")
-    r.add_argument("--executor", default="local", help="local (worker processes) | inprocess")
-    r.add_argument("--workers", type=int, default=None, help="parallel cells (default: config)")
+    r.add_argument("--executor", default="local",
+                   help="local (worker processes) | inprocess | ray (a Ray cluster; the ray extra)")
+    r.add_argument("--workers", type=int, default=None,
+                   help="parallel cells (default: the config's; with ray: the cluster's CPUs)")
+    r.add_argument("--address", default=None,
+                   help="ray: the cluster to join ('auto', 'HOST:6379', 'ray://HOST:10001'); "
+                        "default: a local Ray instance")
+    r.add_argument("--retries", type=int, default=None,
+                   help="ray: times a cell whose worker died is run again (default 2)")
     r.add_argument("--journal", help="journal path (default runs/<name>/journal.jsonl)")
     r.add_argument("--out", help="report folder (default reports/<name>)")
     r.add_argument("--fresh", action="store_true", help="discard the journal and start over")

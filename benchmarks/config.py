@@ -44,6 +44,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imputebench.benchmarks.ray_executor import check_resources
 from imputebench.benchmarks.synthesis import HOLDOUT, TASKS, SplitSpec, check_metrics
 from imputebench.datasets import MaskSpec, get_dataset
 from imputebench.datasets.base import LOADER_PARAMS
@@ -55,7 +56,7 @@ CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 _TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers", "metrics",
              "n_draws", "datasets", "masks", "imputers", "published", "task", "split",
-             "claims"}
+             "claims", "resources"}
 CLAIM_KEYS = {"text", "better", "worse", "metrics"}
 ANY_OTHER = "*"     # a claim's side: every generator of the run but the other side and holdout
 
@@ -112,6 +113,8 @@ class BenchmarkConfig:
     source: dict = field(default_factory=dict, compare=False)
     task: str = "imputation"
     claims: tuple = field(default=(), compare=False)     # ({text, better, worse, metrics}, ...)
+    # imputer name -> {num_cpus, num_gpus} for the Ray executor (benchmarks/ray_executor.py)
+    resources: dict = field(default_factory=dict, compare=False)
 
     def summary(self) -> dict:
         return {
@@ -329,4 +332,5 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
         description=str(raw.get("description", "")), published=dict(published), source=raw,
         task=task, claims=parse_claims(raw, task, list(metrics)),
+        resources=check_resources(raw.get("resources", {}), [i.name for i in imputers]),
     )

@@ -1,9 +1,10 @@
 """Plan a benchmark into cells, run the missing ones, append each result to the journal.
 
-Executors: ``inprocess`` (tests, debugging; no timeout isolation) and ``local`` (default): every
+Executors: ``inprocess`` (tests, debugging; no timeout isolation), ``local`` (default): every
 cell runs in its own worker process started from a fork server, at most ``workers`` at once, so
 an exception, a crash (segfault, out-of-memory kill) or a timeout is recorded with its reason and
-the run goes on. Only the driver writes the journal.
+the run goes on; and ``ray``: every cell a task on a Ray cluster (``ray_executor.py``). Only the
+driver writes the journal.
 """
 
 from __future__ import annotations
@@ -170,7 +171,15 @@ def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
-EXECUTORS: dict[str, Callable] = {"inprocess": run_inprocess, "local": run_local}
+def run_ray(tasks, metrics, n_draws, timeout, **kwargs) -> Iterator[dict]:
+    """Each task a Ray task (``benchmarks/ray_executor.py``; the ``ray`` extra)."""
+    from imputebench.benchmarks.ray_executor import run_ray as _run_ray
+
+    return _run_ray(tasks, metrics, n_draws, timeout, **kwargs)
+
+
+EXECUTORS: dict[str, Callable] = {"inprocess": run_inprocess, "local": run_local,
+                                  "ray": run_ray}
 
 
 # ------------------------------------------------------------------------------- the run
@@ -186,12 +195,20 @@ class RunSummary:
 
 def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: str = "local",
                   workers: int | None = None, retry_failed: bool = False,
-                  progress: bool = True, start_method: str | None = None) -> RunSummary:
-    """Run every cell of ``config`` not yet finished in the journal; return a summary."""
+                  progress: bool = True, start_method: str | None = None,
+                  address: str | None = None, retries: int | None = None) -> RunSummary:
+    """Run every cell of ``config`` not yet finished in the journal; return a summary.
+
+    ``address`` and ``retries`` are the Ray executor's (``benchmarks/ray_executor.py``):
+    the cluster to join and how often a cell whose worker died is run again."""
     if executor not in EXECUTORS:
         from imputebench.datasets.errors import unknown_name
 
         raise unknown_name("executor", executor, EXECUTORS)
+    if executor == "ray":
+        from imputebench.benchmarks.ray_executor import import_ray
+
+        import_ray()            # a missing extra: one line, before anything runs
     journal = Journal(journal_path)
     done = journal.latest()
     cells = plan(config)
@@ -203,8 +220,14 @@ def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: s
         return summary
     prepared = Prepared(todo)
     tasks = [prepared.task(c) for c in todo]
-    kwargs = ({"workers": workers or config.workers, "start_method": start_method}
-              if executor == "local" else {})
+    kwargs: dict = {}
+    if executor == "local":
+        kwargs = {"workers": workers or config.workers, "start_method": start_method}
+    elif executor == "ray":
+        from imputebench.benchmarks.ray_executor import RETRIES
+
+        kwargs = {"workers": workers, "address": address, "resources": config.resources,
+                  "retries": RETRIES if retries is None else retries}
     bar = tqdm(total=len(tasks), desc=config.name, unit="cell", disable=not progress,
                file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
                dynamic_ncols=True)

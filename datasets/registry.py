@@ -1,13 +1,17 @@
 """A registry by name, shared by datasets, imputers and metrics (one shape, DESIGN.md §4).
 
 Entries are classes with a ``name`` class attribute. A registry discovers its entries by
-importing every public module of its package (one file per method, found by folder) and then the
-entry points of its group, so external packages can add to it. Discovery runs once, on first use.
+importing every public module of its package (one file per method, found by folder), then the
+entry points of its group, so external packages can add to it, then the modules named in its
+environment variable (comma-separated; e.g. ``IMPUTEBENCH_IMPUTER_MODULES=my_imputer``: an
+imputer in a file of your own on ``PYTHONPATH``, without packaging, also in the worker processes
+of a cluster that inherit the variable). Discovery runs once, on first use.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import warnings
 from importlib.metadata import entry_points
@@ -19,8 +23,10 @@ from imputebench.datasets.errors import ImputebenchError, unknown_name
 class Registry:
     """Name -> class, filled by a decorator, by folder discovery and by entry points."""
 
-    def __init__(self, what: str, package: str, group: str | None = None, skip=()) -> None:
+    def __init__(self, what: str, package: str, group: str | None = None, skip=(),
+                 env: str | None = None) -> None:
         self.what = what
+        self.env = env
         self.package = package
         self.group = group
         self.skip = set(skip)
@@ -68,6 +74,13 @@ class Registry:
                     continue
                 if ep.name not in self._entries:
                     self.register(cls)
+        for module in (os.environ.get(self.env, "") if self.env else "").split(","):
+            if module.strip():
+                try:
+                    importlib.import_module(module.strip())
+                except ImportError as exc:
+                    raise ImputebenchError(f"{self.env} names the module {module.strip()!r}, "
+                                           f"which cannot be imported: {exc}") from None
 
     def names(self) -> list[str]:
         self._discover()

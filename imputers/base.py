@@ -41,7 +41,7 @@ class Capabilities:
 
 
 _REGISTRY = Registry("imputer", "imputebench.imputers", group="imputebench.imputers",
-                     skip={"base", "checks"})
+                     skip={"base", "checks"}, env="IMPUTEBENCH_IMPUTER_MODULES")
 
 
 def register_imputer(cls: type[Imputer]) -> type[Imputer]:
