@@ -127,7 +127,12 @@ class Categories:
 
     def sample(self, log_p, generator) -> torch.Tensor:
         """Gumbel-max draw per column: (..., C) codes."""
-        u = torch.rand(log_p.shape, generator=generator, device=log_p.device)
+        return self.sample_with(log_p, torch.rand(log_p.shape, generator=generator,
+                                                  device=log_p.device))
+
+    @staticmethod
+    def sample_with(log_p, u) -> torch.Tensor:
+        """Gumbel-max draw per column from given uniforms ``u`` of ``log_p``'s shape."""
         g = -torch.log(-torch.log(u + 1e-30) + 1e-30)
         return (g + log_p).argmax(-1)
 

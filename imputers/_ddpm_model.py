@@ -124,17 +124,33 @@ class TabDiffusion(nn.Module):
     def loss(self, x_num, m_num, codes, m_cat, generator) -> torch.Tensor:
         """The module docstring's loss on one batch (``x_num`` 0 and ``codes`` anything where
         the masks are 0)."""
+        return self.loss_from(x_num, m_num, codes, m_cat,
+                              *self.draws(x_num.shape[0], x_num.device, generator))
+
+    def draws(self, n: int, dev, generator) -> tuple[torch.Tensor, ...]:
+        """The random numbers of one training batch of ``n`` rows, drawn from ``generator``:
+        levels ``t``, Gaussian noise, and two sets of uniforms (the fill-in categories of
+        missing cells and the draw of ``x_t``; empty without categorical columns)."""
+        t = torch.randint(0, self.n_steps, (n,), generator=generator, device=dev)
+        noise = torch.randn((n, self.n_num), generator=generator, device=dev)
+        shape = (n, self.n_cat, self.cats.kmax) if self.n_cat else (0,)
+        u_fill = torch.rand(shape, generator=generator, device=dev)
+        u_xt = torch.rand(shape, generator=generator, device=dev)
+        return t, noise, u_fill, u_xt
+
+    def loss_from(self, x_num, m_num, codes, m_cat, t, noise, u_fill, u_xt) -> torch.Tensor:
+        """:meth:`loss` given its random numbers (:meth:`draws`): a pure function of tensors,
+        so it can be compiled whole (``torch.compile``; CUDA graphs with mode
+        ``"reduce-overhead"``), the backward pass with it."""
         s, cats, n = self.sched, self.cats, x_num.shape[0]
         dev = x_num.device
-        t = torch.randint(0, self.n_steps, (n,), generator=generator, device=dev)
-        noise = torch.randn(x_num.shape, generator=generator, device=dev)
         x_num_t = dc.gaussian_q_sample(s, x_num * m_num, t, noise)
         if self.n_cat:
-            uniform = cats.sample(cats.normalize(torch.zeros(n, self.n_cat, cats.kmax,
-                                                             device=dev)), generator)
+            uniform = cats.sample_with(cats.normalize(torch.zeros(n, self.n_cat, cats.kmax,
+                                                                  device=dev)), u_fill)
             codes = torch.where(m_cat > 0, codes, uniform)
             log_x0 = cats.log_onehot(codes)
-            log_xt = cats.log_onehot(cats.sample(dc.cat_q_pred(s, cats, log_x0, t), generator))
+            log_xt = cats.log_onehot(cats.sample_with(dc.cat_q_pred(s, cats, log_x0, t), u_xt))
         else:
             log_xt = None
         eps_hat, log_p0 = self.predict(x_num_t, log_xt, t)

@@ -66,9 +66,54 @@ def test_new_rows_keep_the_dependence(fitted):
 def test_bad_parameters_are_refused(gaussian_table):
     _, hidden, _, _ = gaussian_table(100)
     for params in ({"widths": []}, {"n_steps": 0}, {"train_steps": 1.5}, {"lr": 0},
-                   {"jump": 0}, {"device": "tpu"}, {"cat_input": "logits"}, {"clip_x0": 1}):
+                   {"jump": 0}, {"device": "tpu"}, {"cat_input": "logits"}, {"clip_x0": 1},
+                   {"compile": "fast"}):
         with pytest.raises(ImputebenchError):
             get_imputer("tabddpm", **params).fit(hidden)
+
+
+def test_the_loss_split_from_its_random_numbers_is_the_same_loss():
+    """``loss`` = ``loss_from(draws(...))`` with the generator in the same state: the split
+    that lets the step be compiled changes no number."""
+    from imputebench.imputers._ddpm_model import TabDiffusion
+
+    model = TabDiffusion(2, (3, 2), (16, 16), 10, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(32, 2, generator=gen)
+    codes = torch.stack([torch.randint(0, 3, (32,), generator=gen),
+                         torch.randint(0, 2, (32,), generator=gen)], dim=1)
+    m_num = (torch.rand(32, 2, generator=gen) > 0.3).float()
+    m_cat = (torch.rand(32, 2, generator=gen) > 0.3).float()
+    a = model.loss(x, m_num, codes, m_cat, torch.Generator().manual_seed(5))
+    draws = model.draws(32, x.device, torch.Generator().manual_seed(5))
+    b = model.loss_from(x, m_num, codes, m_cat, *draws)
+    assert torch.equal(a, b)
+    other = model.loss(x, m_num, codes, m_cat, torch.Generator().manual_seed(6))
+    assert not torch.equal(a, other)
+
+
+@pytest.mark.slow
+def test_the_compiled_step_trains_like_the_eager_one(gaussian_table):
+    """compile="default" (torch.compile of the loss and its backward; CPU inductor here)
+    follows the eager loss curve to float precision and imputes the same way."""
+    _, hidden, hide_y, _ = gaussian_table(300)
+    fit = {**FIT, "widths": (32, 32), "train_steps": 60, "n_steps": 10, "batch_size": 64,
+           "n_draws_impute": 2, "jump": 2, "resample": 2}
+    eager = get_imputer("tabddpm", **fit).fit(hidden)
+    compiled = get_imputer("tabddpm", **fit, compile="default").fit(hidden)
+    np.testing.assert_allclose(compiled.history_["loss"], eager.history_["loss"], rtol=1e-4)
+    a = eager.transform(hidden).loc[hide_y, "y"].to_numpy()
+    b = compiled.transform(hidden).loc[hide_y, "y"].to_numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.gpu
+def test_the_step_captured_in_cuda_graphs_trains(gaussian_table):
+    df, hidden, hide_y, _ = gaussian_table()
+    imp = get_imputer("tabddpm", **{**FIT, "device": "cuda", "compile": "reduce-overhead"})
+    imp.fit(hidden)
+    out = imp.transform(hidden)
+    assert np.sqrt(np.mean((out.loc[hide_y, "y"] - df.loc[hide_y, "y"]) ** 2)) < 0.8
 
 
 @pytest.mark.gpu

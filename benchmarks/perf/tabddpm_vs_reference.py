@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/perf/tabddpm_vs_reference.py --reference PATH [--device cpu|cuda]
-        [--steps 20] [--warmup 3] [--batch 4096] [--data-dir DIR] [--out results.json]
+        [--steps 20] [--warmup 3] [--batch 4096] [--compile MODE] [--data-dir DIR]
+        [--out results.json]
 
 ``--reference`` is a folder holding the reference package ``tab_ddpm/`` (from
 https://github.com/yandex-research/tab-ddpm; never part of this repository; it needs only torch
@@ -59,6 +60,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=4096)
     p.add_argument("--sample-rows", type=int, default=0,
                    help="also time drawing this many new rows (0: skip; the paper: 10,000)")
+    p.add_argument("--compile", default="off",
+                   help="ours: torch.compile mode of the step (off | default | reduce-overhead,"
+                        " CUDA graphs on a GPU | max-autotune); warm-up steps absorb compiling")
     p.add_argument("--data-dir", type=Path, default=None)
     p.add_argument("--out", type=Path, default=Path("tabddpm_vs_reference.json"))
     return p.parse_args(argv)
@@ -116,12 +120,20 @@ def time_ours(x, codes, sizes, args) -> float:
     losses = torch.zeros(total, device=dev)
     n = len(x)
 
+    step_loss = model.loss_from
+    if args.compile != "off":
+        step_loss = torch.compile(model.loss_from, mode=args.compile, dynamic=False)
+    graphs = args.compile == "reduce-overhead" and dev.type == "cuda"
+
     def step(s):
         idx = torch.randint(0, n, (args.batch,), generator=g, device=dev)
         for group in opt.param_groups:
             group["lr"] = LR * (1 - s / total)
+        if graphs:
+            torch.compiler.cudagraph_mark_step_begin()
         with tt.autocast(dev):
-            loss = model.loss(xn[idx], ones_n[idx], cd[idx], ones_c[idx], g)
+            loss = step_loss(xn[idx], ones_n[idx], cd[idx], ones_c[idx],
+                             *model.draws(args.batch, dev, g))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -233,7 +245,7 @@ def main(argv=None) -> int:
     report = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": platform.platform(), "cpus": os.cpu_count(), "device": args.device,
               "batch": args.batch, "steps": args.steps, "widths": WIDTHS, "n_steps": N_STEPS,
-              "categories": sizes}
+              "categories": sizes, "compile": args.compile}
     report["ours_ms"] = 1000 * time_ours(x, codes, sizes, args)
     print(f"ours       {report['ours_ms']:9.1f} ms/step")
     if have_ref:
