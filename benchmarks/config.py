@@ -55,7 +55,7 @@ from imputebench.metrics import available_metrics, get_metric
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
 _TOP_KEYS = {"name", "title", "description", "repetitions", "timeout", "workers", "metrics",
-             "n_draws", "datasets", "masks", "imputers", "published", "task", "split",
+             "n_draws", "threads", "datasets", "masks", "imputers", "published", "task", "split",
              "claims", "resources"}
 CLAIM_KEYS = {"text", "better", "worse", "metrics"}
 ANY_OTHER = "*"     # a claim's side: every generator of the run but the other side and holdout
@@ -107,6 +107,7 @@ class BenchmarkConfig:
     timeout: float = 600.0
     workers: int = 2
     n_draws: int = 10
+    threads: int = 1            # per cell: every thread pool its code uses (cell.thread_limit)
     title: str = ""
     description: str = ""
     published: dict = field(default_factory=dict, compare=False)
@@ -120,7 +121,8 @@ class BenchmarkConfig:
         return {
             "name": self.name, "task": self.task, "repetitions": self.repetitions,
             "timeout": self.timeout,
-            "workers": self.workers, "n_draws": self.n_draws, "metrics": list(self.metrics),
+            "workers": self.workers, "threads": self.threads, "n_draws": self.n_draws,
+            "metrics": list(self.metrics),
             "datasets": [d.label() for d in self.datasets],
             "masks": [m.label() for m in self.masks],
             "imputers": [i.label() for i in self.imputers],
@@ -329,7 +331,8 @@ def parse_config(raw: dict, default_name: str = "benchmark") -> BenchmarkConfig:
         name=name, datasets=tuple(datasets), masks=tuple(masks), imputers=tuple(imputers),
         metrics=tuple(metrics), repetitions=_positive_int(raw, "repetitions", 3),
         timeout=float(timeout), workers=_positive_int(raw, "workers", 2),
-        n_draws=_positive_int(raw, "n_draws", 10), title=str(raw.get("title", "")),
+        n_draws=_positive_int(raw, "n_draws", 10), threads=_positive_int(raw, "threads", 1),
+        title=str(raw.get("title", "")),
         description=str(raw.get("description", "")), published=dict(published), source=raw,
         task=task, claims=parse_claims(raw, task, list(metrics)),
         resources=check_resources(raw.get("resources", {}), [i.name for i in imputers]),

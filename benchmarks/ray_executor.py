@@ -12,7 +12,8 @@ extra ``imputebench[ray]``; without it the run stops with one line naming the ex
   give identical numbers. Each dataset and each mask go to the object store once and are shared
   by the tasks that read them. The driver alone appends to the journal (append, flush, fsync, by
   :class:`~imputebench.benchmarks.journal.Journal`) as results arrive.
-* **Resources** (:func:`cell_resources`): one CPU per cell; a torch imputer whose ``device`` is
+* **Resources** (:func:`cell_resources`): a CPU per thread of the cell (the config's
+  ``threads``, default 1); a torch imputer whose ``device`` is
   not ``"cpu"`` also asks for ``GPU_FRACTION`` (a quarter) of a GPU when the cluster has GPUs, so
   four small models share one device; a config's ``[resources.<imputer>]`` table
   (``num_cpus``, ``num_gpus``) overrides both. The driver keeps in flight only what the cluster
@@ -76,11 +77,12 @@ def check_resources(resources: dict, imputers: list[str]) -> dict[str, dict[str,
     return out
 
 
-def cell_resources(cell, overrides: dict, cluster_gpus: float) -> dict[str, float]:
+def cell_resources(cell, overrides: dict, cluster_gpus: float, threads: int | None = 1
+                   ) -> dict[str, float]:
     """What one cell asks of the cluster (module docstring, Resources)."""
     from imputebench.imputers import get_imputer_class
 
-    res = {"num_cpus": 1.0, "num_gpus": 0.0}
+    res = {"num_cpus": float(threads or 1), "num_gpus": 0.0}
     name = cell.imputer.name
     try:
         torch_model = get_imputer_class(name).capabilities.torch
@@ -106,13 +108,13 @@ class _Starts:
         return self.started[n:]
 
 
-def _run_cell(cell, truth, mask, metrics, n_draws, starts=None) -> dict:
+def _run_cell(cell, truth, mask, metrics, n_draws, starts=None, threads=None) -> dict:
     """The body of one Ray task (a module function, so workers import it, not unpickle it)."""
     from imputebench.benchmarks.cell import execute
 
     if starts is not None:
         starts.start.remote(cell.key)
-    rec = execute(cell, truth, mask, metrics, n_draws)
+    rec = execute(cell, truth, mask, metrics, n_draws, threads)
     rec["host"] = platform.node()
     rec["executor"] = "ray"
     return rec
@@ -126,7 +128,7 @@ def _ray_reason(exc: Exception, retries: int) -> str:
 
 def run_ray(tasks, metrics, n_draws, timeout, workers: int | None = None,
             address: str | None = None, retries: int = RETRIES,
-            resources: dict | None = None) -> Iterator[dict]:
+            resources: dict | None = None, threads: int | None = None) -> Iterator[dict]:
     """Run ``tasks`` (``runner.Task``) as Ray tasks; yield each journal record as it arrives."""
     from imputebench.benchmarks.runner import _timeout_record
 
@@ -163,7 +165,7 @@ def run_ray(tasks, metrics, n_draws, timeout, workers: int | None = None,
         while pending or running:
             while pending and len(running) < limit:
                 task = pending[-1]
-                res = cell_resources(task.cell, resources or {}, gpus)
+                res = cell_resources(task.cell, resources or {}, gpus, threads)
                 if res["num_cpus"] > cpus or res["num_gpus"] > gpus:
                     pending.pop()
                     yield _timeout_record(task, f"asks {res['num_cpus']:g} CPU and "
@@ -177,7 +179,8 @@ def run_ray(tasks, metrics, n_draws, timeout, workers: int | None = None,
                 pending.pop()
                 ref = remote.options(num_cpus=res["num_cpus"], num_gpus=res["num_gpus"],
                                      max_retries=retries, retry_exceptions=False).remote(
-                    task.cell, put(task.truth), put(task.mask), tuple(metrics), n_draws, board)
+                    task.cell, put(task.truth), put(task.mask), tuple(metrics), n_draws, board,
+                    threads)
                 running[ref] = (task, time.monotonic(), res)
                 for k in used:
                     used[k] += res[k]

@@ -87,14 +87,15 @@ def _timeout_record(task: Task, reason: str, status: str) -> dict:
 
 # ------------------------------------------------------------------------------- executors
 
-def run_inprocess(tasks: list[Task], metrics, n_draws, timeout) -> Iterator[dict]:
+def run_inprocess(tasks: list[Task], metrics, n_draws, timeout, threads: int | None = None
+                  ) -> Iterator[dict]:
     for t in tasks:
-        yield execute(t.cell, t.truth, t.mask, metrics, n_draws)
+        yield execute(t.cell, t.truth, t.mask, metrics, n_draws, threads)
 
 
-def _child(conn, task: Task, metrics, n_draws) -> None:
+def _child(conn, task: Task, metrics, n_draws, threads=None) -> None:
     try:
-        rec = execute(task.cell, task.truth, task.mask, metrics, n_draws)
+        rec = execute(task.cell, task.truth, task.mask, metrics, n_draws, threads)
         conn.send(rec)
     except (BrokenPipeError, EOFError):
         pass  # the driver is gone (interrupted): nothing to report to
@@ -113,7 +114,7 @@ def _context(start_method: str | None = None):
 
 
 def run_local(tasks: list[Task], metrics, n_draws, timeout, workers: int = 2,
-              start_method: str | None = None) -> Iterator[dict]:
+              start_method: str | None = None, threads: int | None = None) -> Iterator[dict]:
     """Each task in its own process, ``workers`` at a time, killed after ``timeout`` s.
 
     ``start_method`` defaults to a fork server preloaded with the package (Linux) or spawn;
@@ -131,7 +132,7 @@ def run_local(tasks: list[Task], metrics, n_draws, timeout, workers: int = 2,
             while pending and len(running) < workers:
                 task = pending.pop()
                 recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(send, task, metrics, n_draws),
+                proc = ctx.Process(target=_child, args=(send, task, metrics, n_draws, threads),
                                    daemon=True)
                 proc.start()
                 send.close()
@@ -228,6 +229,7 @@ def run_benchmark(config: BenchmarkConfig, journal_path: str | Path, executor: s
 
         kwargs = {"workers": workers, "address": address, "resources": config.resources,
                   "retries": RETRIES if retries is None else retries}
+    kwargs["threads"] = config.threads
     bar = tqdm(total=len(tasks), desc=config.name, unit="cell", disable=not progress,
                file=sys.stderr, mininterval=0.5 if sys.stderr.isatty() else 15,
                dynamic_ncols=True)

@@ -252,3 +252,30 @@ def test_table_metrics_run_once_per_cell_and_ratios_come_from_their_parent(tmp_p
         assert r["metrics"]["pmse_ratio"]["__all__"] == r["metrics"]["pmse"]["ratio"]
         # iris with its target: utility_xgb predicts species (df.attrs["target"])
         assert 0.5 < r["metrics"]["utility_xgb"]["complete"] <= 1.0
+
+
+def test_cells_run_with_the_configs_thread_cap_and_leave_the_process_as_it_was(tmp_path):
+    """``threads`` (default 1) caps every thread pool of a cell: side-by-side cells would
+    oversubscribe the cores with one thread per core each. Restored afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from imputebench.benchmarks.cell import thread_limit
+
+    torch = pytest.importorskip("torch")
+    before_torch = torch.get_num_threads()
+    before_env = os.environ.get("OMP_NUM_THREADS")
+    with thread_limit(1):
+        assert torch.get_num_threads() == 1
+        assert os.environ["OMP_NUM_THREADS"] == "1"
+        assert all(p["num_threads"] == 1 for p in threadpool_info())
+    assert torch.get_num_threads() == before_torch
+    assert os.environ.get("OMP_NUM_THREADS") == before_env
+    cfg = parse_config(_raw(repetitions=1, masks=[{"mechanism": "mcar", "rate": 0.3}],
+                            datasets=[{"name": "diabetes"}], metrics=["rmse_minmax"],
+                            imputers=[{"name": "mean"}], threads=2))
+    assert cfg.threads == 2 and parse_config(_raw()).threads == 1
+    run_benchmark(cfg, tmp_path / "j.jsonl", executor="inprocess", progress=False)
+    (rec,) = Journal(tmp_path / "j.jsonl").records()
+    assert rec["threads"] == 2
+    with pytest.raises(ImputebenchError, match="threads"):
+        parse_config(_raw(threads=0))
