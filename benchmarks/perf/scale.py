@@ -1,0 +1,212 @@
+"""How every imputer and the table metrics scale with the number of rows: time and peak memory.
+
+Usage::
+
+    python benchmarks/perf/scale.py [--sizes 10000 30000 100000] [--imputers knn vae ...]
+        [--numeric 40] [--categorical 10] [--rate 0.3] [--timeout 3600] [--device cpu]
+        [--out scale.json]
+
+For each size ``n`` the table is the seeded synthetic generator's (``datasets`` ``synthetic``:
+``--numeric`` non-linear numeric and ``--categorical`` dependent categorical columns of 4
+levels; 50 columns by default) with ``--rate`` of its cells hidden completely at random. Each
+(imputer, n) runs in a fresh process (so peak memory is its own): fit + transform, or fit +
+``sample_rows(n)`` for generators that do not impute; then each table metric (pMSE with both
+propensity models, cluster-log) on the imputed table. Reported per run: seconds, the process's
+peak resident memory and its increase over the loaded table (``ru_maxrss``), and per imputer the
+log-log slope of seconds against ``n`` (least squares over the sizes that finished: 1 = linear,
+2 = quadratic). A run past ``--timeout`` is killed and reported as such, never waited for.
+
+Budgets are fixed per imputer (``BUDGETS``: epochs or steps that do not grow with ``n``), so
+the slope measures the method, not a budget rule. Numeric-only imputers (mice, missforest,
+knnxkde) get the numeric columns only. Each run's thread pools are capped at one thread as in
+a benchmark cell (``cell.thread_limit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+BUDGETS = {
+    "vae": {"epochs": 5, "device": "cpu"},
+    "triplet_vae": {"epochs": 5, "device": "cpu"},
+    "tvae": {"epochs": 5, "device": "cpu"},
+    "tabddpm": {"widths": [256, 256], "n_steps": 50, "train_steps": 500, "batch_size": 1024,
+                "n_draws_impute": 2, "resample": 2, "device": "cpu"},
+    "knnxkde": {"device": "cpu"},
+    "sdv_tvae": {"epochs": 5, "device": "cpu"},
+    "sdv_ctgan": {"epochs": 5, "device": "cpu"},
+    "sdv_copulagan": {"epochs": 5, "device": "cpu"},
+}
+METRICS = ("pmse", "pmse_cart", "cluster_log")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    p.add_argument("--imputers", nargs="+", default=None, help="default: every registered one")
+    p.add_argument("--numeric", type=int, default=40)
+    p.add_argument("--categorical", type=int, default=10)
+    p.add_argument("--rate", type=float, default=0.3)
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per run (3600)")
+    p.add_argument("--device", default="cpu", help="device of the torch imputers")
+    p.add_argument("--no-metrics", action="store_true", help="time the imputers only")
+    p.add_argument("--out", type=Path, default=Path("scale.json"))
+    return p.parse_args(argv)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_run(name: str, n: int, args: dict, conn) -> None:
+    """In a fresh process: load, mask, fit + transform (or sample), then the metrics."""
+    from imputebench.benchmarks.cell import thread_limit
+    from imputebench.datasets import MaskSpec, load_dataset, make_mask
+    from imputebench.imputers import get_imputer, get_imputer_class
+    from imputebench.metrics import get_metric
+
+    out: dict = {"imputer": name, "n": n}
+    try:
+        with thread_limit(1):
+            caps = get_imputer_class(name).capabilities
+            truth = load_dataset("synthetic", n_rows=n, n_numeric=args["numeric"],
+                                 n_categorical=args["categorical"] if caps.categorical else 0,
+                                 seed=0)
+            mask = make_mask(truth, MaskSpec("mcar", args["rate"]), 0)
+            hidden = truth.mask(mask)
+            params = dict(BUDGETS.get(name, {}))
+            if "device" in params:
+                params["device"] = args["device"]
+            imp = get_imputer(name, **params)
+            if "random_state" in imp.get_params():
+                imp.set_params(random_state=0)
+            out["cols"] = truth.shape[1]
+            out["table_mb"] = _peak_mb()
+            t0 = time.perf_counter()
+            if caps.imputes:
+                imp.fit(hidden)
+                t1 = time.perf_counter()
+                result = imp.transform(hidden)
+            else:
+                imp.fit(truth)
+                t1 = time.perf_counter()
+                result = imp.sample_rows(n, random_state=0)
+            t2 = time.perf_counter()
+            out.update(fit_s=t1 - t0, transform_s=t2 - t1, seconds=t2 - t0,
+                       imputer_peak_mb=_peak_mb())
+            if not args["no_metrics"]:
+                for m in METRICS:
+                    t = time.perf_counter()
+                    metric = get_metric(m)
+                    if caps.imputes:
+                        metric.compute(truth, [result], mask)
+                    else:
+                        metric.score(truth, result)
+                    out[f"{m}_s"] = time.perf_counter() - t
+        out["peak_mb"] = _peak_mb()
+        out["status"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported in the table
+        out.update(status="failed", reason=f"{type(exc).__name__}: {exc}"[:300])
+    conn.send(out)
+    conn.close()
+
+
+def run(name: str, n: int, args: argparse.Namespace) -> dict:
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=one_run, args=(name, n, vars(args), send))
+    t0 = time.perf_counter()
+    proc.start()
+    send.close()
+    if recv.poll(args.timeout):
+        try:
+            out = recv.recv()
+        except EOFError:
+            out = {"imputer": name, "n": n, "status": "failed",
+                   "reason": f"process died (exit code {proc.exitcode})"}
+    else:
+        proc.kill()
+        out = {"imputer": name, "n": n, "status": "timeout",
+               "reason": f"over {args.timeout:g} s"}
+    proc.join(10)
+    if proc.exitcode and proc.exitcode < 0 and out.get("status") == "ok":
+        out["status"] = "failed"
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def slope(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of log(seconds) on log(n); None with fewer than 2 sizes."""
+    pts = [(n, s) for n, s in points if s and s > 0]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def table(results: list[dict], sizes: list[int]) -> str:
+    names = sorted({r["imputer"] for r in results})
+    head = ["imputer", *[f"n={n:,}: s / peak MB" for n in sizes], "slope (time)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name in names:
+        row, pts = [name], []
+        for n in sizes:
+            r = next((r for r in results if r["imputer"] == name and r["n"] == n), None)
+            if r is None:
+                row.append("—")
+            elif r["status"] != "ok":
+                row.append(r["status"])
+            else:
+                row.append(f"{r['seconds']:.1f} / {r['peak_mb']:.0f}")
+                pts.append((n, r["seconds"]))
+        s = slope(pts)
+        row.append("—" if s is None else f"{s:.2f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from imputebench.imputers import available_imputers
+
+    names = args.imputers or available_imputers()
+    unknown = sorted(set(names) - set(available_imputers()))
+    if unknown:
+        print(f"unknown imputer(s) {unknown}", file=sys.stderr)
+        return 2
+    results = []
+    for name in names:
+        for n in sorted(args.sizes):
+            r = run(name, n, args)
+            results.append(r)
+            extra = (f"{r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB" if r["status"] == "ok"
+                     else r.get("reason", ""))
+            print(f"{name:22s} n={n:>8,}  {r['status']:8s} {extra}", flush=True)
+            if r["status"] != "ok":
+                break           # a larger n would fail or time out too
+    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": platform.platform(), "cpus": os.cpu_count(), "args": {
+                  k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+              "budgets": BUDGETS, "results": results,
+              "slopes": {name: slope([(r["n"], r["seconds"]) for r in results
+                                      if r["imputer"] == name and r["status"] == "ok"])
+                         for name in names}}
+    args.out.write_text(json.dumps(report, indent=2))
+    print(table(results, sorted(args.sizes)))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
