@@ -314,19 +314,13 @@ def sanity_checks(by_ds: dict[str, list[_Cell]]) -> list[dict]:
             hold = _rep_values(cells, HOLDOUT, m)
             if not hold:
                 continue
-            others = defaultdict(list)
+            h = float(np.mean(list(hold.values())))
+            others: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
             for c in cells:
                 if c.imputer != HOLDOUT and m in c.metrics:
-                    others[c.short].append(c.metrics[m])
-            h = float(np.mean(list(hold.values())))
-            sd = float(np.std(list(hold.values()), ddof=1)) if len(hold) > 1 else 0.0
+                    others[c.short][c.repetition].append(c.metrics[m])
             if others:
-                best, vals = min(others.items(), key=lambda kv: np.mean(kv[1]))
-                b = float(np.mean(vals))
-                verdict = ("best" if h <= b else "tied" if h <= b + sd else "fails")
-                out.append({"dataset": ds, "check": "holdout best or tied", "metric": m,
-                            "verdict": verdict, "detail": f"holdout {h:.4g} ± {sd:.2g}; best "
-                            f"generator {best} {b:.4g}"})
+                out.append(_holdout_check(ds, m, hold, others))
             ind, cart = _rep_values(cells, "independent", m), _rep_values(cells, "cart", m)
             reps = sorted(set(ind) & set(hold))
             if not reps or not cart:
@@ -339,6 +333,48 @@ def sanity_checks(by_ds: dict[str, list[_Cell]]) -> list[dict]:
                         "verdict": verdict, "detail": f"cart {c_mean:.4g}, independent "
                         f"{i_mean:.4g}, holdout {h:.4g}"})
     return out
+
+
+def _holdout_check(ds: str, metric: str, hold: dict[int, float],
+                   others: dict[str, dict[int, list[float]]]) -> dict:
+    """holdout best or tied (SANITY_NOTE): each generator whose mean is below holdout's is
+    tested against it by a one-sided paired t-test over the repetitions (the same split on
+    both sides), Holm's correction over those generators; "fails" when one is significantly
+    better at ``ALPHA``."""
+    h = float(np.mean(list(hold.values())))
+    means = {lb: float(np.mean([np.mean(v) for v in per.values()])) for lb, per in
+             others.items()}
+    best = min(means, key=means.get)
+    below = sorted((lb for lb in means if means[lb] < h), key=means.get)
+    pvals = {}
+    for lb in below:
+        reps = sorted(set(hold) & set(others[lb]))
+        gaps = np.array([hold[r] - float(np.mean(others[lb][r])) for r in reps])
+        if len(gaps) < 2:
+            pvals[lb] = None
+        elif np.all(gaps == gaps[0]):
+            pvals[lb] = 0.0 if gaps[0] > 0 else 1.0
+        else:
+            pvals[lb] = float(sps.ttest_1samp(gaps, 0.0, alternative="greater").pvalue)
+    tested = sorted((p, lb) for lb, p in pvals.items() if p is not None)
+    beaten = []
+    for i, (p, lb) in enumerate(tested):           # Holm's step-down
+        if p * (len(tested) - i) >= ALPHA:
+            break
+        beaten.append(lb)
+    if not below:
+        verdict = "best"
+    elif beaten:
+        verdict = "fails"
+    else:
+        verdict = "tied" if tested else "tied (too few repetitions to test)"
+    detail = f"holdout {h:.4g}; best generator {best} {means[best]:.4g}"
+    if best in pvals and pvals[best] is not None:
+        detail += f" (one-sided paired t-test p = {pvals[best]:.2g}, Holm over {len(tested)})"
+    if beaten:
+        detail += "; significantly better: " + ", ".join(beaten)
+    return {"dataset": ds, "check": "holdout best or tied", "metric": metric,
+            "verdict": verdict, "detail": detail}
 
 
 def _dual_rows(cells: list[_Cell], metrics: list[str]) -> list[dict]:
