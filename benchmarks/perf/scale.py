@@ -16,10 +16,12 @@ peak resident memory and its increase over the loaded table (``ru_maxrss``), and
 log-log slope of seconds against ``n`` (least squares over the sizes that finished: 1 = linear,
 2 = quadratic). A run past ``--timeout`` is killed and reported as such, never waited for.
 
-Budgets are fixed per imputer (``BUDGETS``: epochs or steps that do not grow with ``n``), so
-the slope measures the method, not a budget rule. Numeric-only imputers (mice, missforest,
-knnxkde) get the numeric columns only. Each run's thread pools are capped at one thread as in
-a benchmark cell (``cell.thread_limit``).
+Sizes run in turn, every imputer at one size before the next (an imputer that failed or timed
+out is not tried at a larger size), and the JSON is rewritten after every run, so a run cut
+short keeps what finished. Budgets are fixed per imputer (``BUDGETS``: epochs or steps that
+do not grow with ``n``), so the slope measures the method, not a budget rule. Numeric-only
+imputers (mice, missforest, knnxkde) get the numeric columns only. Each run's thread pools are
+capped at one thread as in a benchmark cell (``cell.thread_limit``).
 """
 
 from __future__ import annotations
@@ -176,6 +178,17 @@ def table(results: list[dict], sizes: list[int]) -> str:
     return "\n".join(lines)
 
 
+def _write(args: argparse.Namespace, names: list[str], results: list[dict]) -> None:
+    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": platform.platform(), "cpus": os.cpu_count(), "args": {
+                  k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+              "budgets": BUDGETS, "results": results,
+              "slopes": {name: slope([(r["n"], r["seconds"]) for r in results
+                                      if r["imputer"] == name and r["status"] == "ok"])
+                         for name in names}}
+    args.out.write_text(json.dumps(report, indent=2))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from imputebench.imputers import available_imputers
@@ -185,24 +198,20 @@ def main(argv=None) -> int:
     if unknown:
         print(f"unknown imputer(s) {unknown}", file=sys.stderr)
         return 2
-    results = []
-    for name in names:
-        for n in sorted(args.sizes):
+    results: list[dict] = []
+    stopped: set[str] = set()        # failed or timed out at a smaller n: larger ones would too
+    for n in sorted(args.sizes):     # every imputer at one size, then the next size
+        for name in names:
+            if name in stopped:
+                continue
             r = run(name, n, args)
             results.append(r)
             extra = (f"{r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB" if r["status"] == "ok"
                      else r.get("reason", ""))
             print(f"{name:22s} n={n:>8,}  {r['status']:8s} {extra}", flush=True)
             if r["status"] != "ok":
-                break           # a larger n would fail or time out too
-    report = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": platform.platform(), "cpus": os.cpu_count(), "args": {
-                  k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-              "budgets": BUDGETS, "results": results,
-              "slopes": {name: slope([(r["n"], r["seconds"]) for r in results
-                                      if r["imputer"] == name and r["status"] == "ok"])
-                         for name in names}}
-    args.out.write_text(json.dumps(report, indent=2))
+                stopped.add(name)
+            _write(args, names, results)           # a run cut short keeps what finished
     print(table(results, sorted(args.sizes)))
     print(f"wrote {args.out}")
     return 0
