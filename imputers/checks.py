@@ -10,6 +10,7 @@ Each check takes ``(name, imputer)`` (an unfitted instance with its ``fast_param
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 
@@ -74,6 +75,17 @@ def _assert_valid_output(X: pd.DataFrame, out: pd.DataFrame, what: str) -> None:
             assert np.isfinite(out[col].to_numpy(dtype=np.float64)).all(), f"{what}: inf in {col!r}"
 
 
+def _imputation_check(check: Callable[[str, Imputer], None]) -> Callable[[str, Imputer], None]:
+    """A check of imputing: it holds vacuously for a generator-only model (capability
+    ``imputes=False``), whose refusal ``check_generator_only_refuses_to_impute`` checks."""
+    @functools.wraps(check)
+    def run(name: str, imputer: Imputer) -> None:
+        if imputer.capabilities.imputes:
+            check(name, imputer)
+
+    return run
+
+
 # ------------------------------------------------------------------------------------ checks
 
 def check_init_stores_params(name: str, imputer: Imputer) -> None:
@@ -100,9 +112,8 @@ def check_fit_returns_self(name: str, imputer: Imputer) -> None:
     assert imputer.fit(X) is imputer, "fit must return self"
 
 
+@_imputation_check
 def check_transform_contract(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, _ = _hidden(_table(imputer))
     before = X.copy(deep=True)
     out = imputer.fit(X).transform(X)
@@ -110,9 +121,8 @@ def check_transform_contract(name: str, imputer: Imputer) -> None:
     _assert_valid_output(X, out, "transform")
 
 
+@_imputation_check
 def check_transform_deterministic(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, _ = _hidden(_table(imputer))
     imputer.fit(X)
     assert _same(imputer.transform(X), imputer.transform(X)), "transform must be deterministic"
@@ -129,9 +139,8 @@ def check_fit_reproducible(name: str, imputer: Imputer) -> None:
     assert _same(a, b), "two fits with the same parameters and random_state must agree"
 
 
+@_imputation_check
 def check_sample_contract(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, mask = _hidden(_table(imputer))
     before = X.copy(deep=True)
     imputer.fit(X)
@@ -200,9 +209,8 @@ def check_complete_input_passthrough(name: str, imputer: Imputer) -> None:
     assert _same(imputer.transform(full), full), "a table with no NaN must come back unchanged"
 
 
+@_imputation_check
 def check_fully_missing_row(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, _ = _hidden(_table(imputer))
     X.iloc[3, :] = np.nan
     X.iloc[7, :] = np.nan
@@ -212,9 +220,8 @@ def check_fully_missing_row(name: str, imputer: Imputer) -> None:
     _assert_valid_output(X, out, "transform with fully missing rows")
 
 
+@_imputation_check
 def check_constant_column(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, _ = _hidden(_table(imputer))
     X["a"] = 3.25
     X.loc[X.index[::4], "a"] = np.nan
@@ -226,8 +233,9 @@ def check_constant_column(name: str, imputer: Imputer) -> None:
         assert np.allclose(out["a"], 3.25), "a constant column must be imputed by its constant"
 
 
+@_imputation_check
 def check_out_of_sample(name: str, imputer: Imputer) -> None:
-    if not (imputer.capabilities.out_of_sample and imputer.capabilities.imputes):
+    if not imputer.capabilities.out_of_sample:
         return
     full = _table(imputer, n=120)
     X, _ = _hidden(full)
@@ -236,16 +244,14 @@ def check_out_of_sample(name: str, imputer: Imputer) -> None:
     _assert_valid_output(new, imputer.transform(new), "transform on rows unseen in fit")
 
 
+@_imputation_check
 def check_numeric_only_table(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     X, _ = _hidden(_table(imputer)[["a", "b", "c"]])
     _assert_valid_output(X, imputer.fit(X).transform(X), "transform on a numeric table")
 
 
+@_imputation_check
 def check_categorical_only_table(name: str, imputer: Imputer) -> None:
-    if not imputer.capabilities.imputes:
-        return
     if not imputer.capabilities.categorical:
         return
     X, _ = _hidden(_table(imputer)[["g", "o"]])
@@ -272,10 +278,9 @@ def check_bad_input(name: str, imputer: Imputer) -> None:
         raise AssertionError(f"{what} must raise ImputebenchError, nothing was raised")
 
 
+@_imputation_check
 def check_beats_nothing(name: str, imputer: Imputer) -> None:
     """Imputed numeric cells stay within a generous band around the observed range."""
-    if not imputer.capabilities.imputes:
-        return
     full = _table(imputer)
     X, mask = _hidden(full)
     out = imputer.fit(X).transform(X)
