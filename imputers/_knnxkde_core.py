@@ -50,8 +50,32 @@ class Donors:
     values: np.ndarray
 
 
+def pack_rows(observed: np.ndarray) -> np.ndarray:
+    """Each row's observed flags as bits: n x ceil(d / 64) ``uint64`` words."""
+    n, d = observed.shape
+    padded = np.zeros((n, -(-d // 64) * 64), dtype=bool)
+    padded[:, :d] = observed
+    return np.packbits(padded, axis=1, bitorder="little").view(np.uint64)
+
+
+def donor_rows(bits: np.ndarray, miss: np.ndarray) -> np.ndarray:
+    """Rows (of ``pack_rows``' table) that observe every column in ``miss``: a word test per row.
+
+    One pass over n words per pattern instead of gathering n x len(miss) flags: with about as
+    many patterns as rows this is the cost that grows with n^2.
+    """
+    want = np.zeros((1, bits.shape[1] * 64), dtype=bool)
+    want[0, miss] = True
+    want = np.packbits(want, axis=1, bitorder="little").view(np.uint64)[0]
+    ok = None
+    for w in np.flatnonzero(want):
+        hit = (bits[:, w] & want[w]) == want[w]
+        ok = hit if ok is None else ok & hit
+    return np.arange(bits.shape[0]) if ok is None else np.flatnonzero(ok)
+
+
 def prepare_donors(z: np.ndarray, observed: np.ndarray, sigma2: np.ndarray, pat: Pattern,
-                   metric: str) -> Donors | None:
+                   metric: str, donor_rows: np.ndarray) -> Donors | None:
     """Donors of ``pat`` among the fitted scaled rows ``z`` (NaN = missing); None if none.
 
     With ``x`` the receiver's observed values and ``y`` the donor's, the squared distance is
@@ -63,7 +87,6 @@ def prepare_donors(z: np.ndarray, observed: np.ndarray, sigma2: np.ndarray, pat:
     ``nan_eucl`` (scikit-learn's ``nan_euclidean_distances``) the sum over common coordinates is
     multiplied by ``d / n_common``.
     """
-    donor_rows = np.flatnonzero(observed[:, pat.miss].all(axis=1))
     if donor_rows.size == 0:
         return None
     zo = z[np.ix_(donor_rows, pat.obs)]

@@ -139,6 +139,7 @@ class KNNxKDEImputer(Imputer):
         self.min_, self.range_ = lo, span
         z = (x - lo) / span
         self._z, self._observed = z, observed
+        self._bits = core.pack_rows(observed)
         self.sigma2_ = np.nanvar(z, axis=0)
         self._columns = [z[observed[:, j], j] for j in range(z.shape[1])]
 
@@ -157,55 +158,60 @@ class KNNxKDEImputer(Imputer):
         return out
 
     def _plan(self, z: np.ndarray, n_draws: int):
-        """Patterns, their donors, the (pattern, start, stop) blocks, thread count."""
+        """Patterns, their donor counts, the (pattern, start, stop) blocks, thread count.
+
+        Donors themselves are not built here: one pattern's donors are a copy of up to every
+        fitted row, and a table under MCAR has about as many patterns as rows, so holding them
+        all would take memory quadratic in ``n`` (11.8 GB at 30,000 x 40). ``_run`` builds each
+        pattern's donors in the task that uses them and drops them after.
+        """
         threads = 1 if self._torch else core.n_threads()
         pats = self._patterns(z)
-        donors = core.run_tasks(lambda pat: core.prepare_donors(
-            self._z, self._observed, self.sigma2_, pat, self.metric), pats, threads)
+        counts = [core.donor_rows(self._bits, pat.miss).size for pat in pats]
         tasks = []
-        for p, (pat, don) in enumerate(zip(pats, donors, strict=True)):
-            if don is None:
+        for p, (pat, nd) in enumerate(zip(pats, counts, strict=True)):
+            if nd == 0:
                 continue
             if self._torch:
-                step = tk.block_rows(don.s.size, n_draws, pat.miss.size, self.working_memory)
+                step = tk.block_rows(nd, n_draws, pat.miss.size, self.working_memory)
             else:
-                step = core.block_rows(don.s.size, n_draws, pat.miss.size, self.working_memory,
-                                       threads)
+                step = core.block_rows(nd, n_draws, pat.miss.size, self.working_memory, threads)
             tasks += [(p, s, min(s + step, pat.rows.size)) for s in range(0, pat.rows.size, step)]
-        return pats, donors, tasks, threads
+        return pats, counts, tasks, threads
 
-    def _on_device(self, donors: list):
-        """``get(p)``: pattern ``p``'s donors as device tensors, moved once, when first needed."""
-        cache: dict = {}
+    def _run(self, pats, tasks, threads, block) -> list:
+        """``[block(task, donors of its pattern) for task in tasks]``, pattern by pattern.
 
-        def get(p):
-            if p not in cache:
-                cache.clear()  # tasks come pattern by pattern: keep one pattern on the device
-                cache[p] = tk.to_device(donors[p], self.device_)
-            return cache[p]
-        return get
+        Tasks are grouped by pattern (they come sorted by it); each group builds its donors
+        (on the device for the torch path), runs its blocks and releases them, so at most one
+        pattern's donors per thread are alive.
+        """
+        groups: dict[int, list] = {}
+        for t in tasks:
+            groups.setdefault(t[0], []).append(t)
+
+        def work(p):
+            don = core.prepare_donors(self._z, self._observed, self.sigma2_, pats[p], self.metric,
+                                      core.donor_rows(self._bits, pats[p].miss))
+            if self._torch:
+                don = tk.to_device(don, self.device_)
+            return [block(t, don) for t in groups[p]]
+        return [r for group in core.run_tasks(work, list(groups), threads) for r in group]
 
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         z = (X.to_numpy(dtype=np.float64, na_value=np.nan) - self.min_) / self.range_
-        pats, donors, tasks, threads = self._plan(z, 0)
-        if self._torch:
-            dev = self._on_device(donors)
+        pats, counts, tasks, threads = self._plan(z, 0)
+        lib = tk if self._torch else core
 
-            def work(task):
-                p, s, e = task
-                w = tk.weights(pats[p].x_obs[s:e], dev(p), float(self.tau))
-                return tk.expectation(w, dev(p).values)
-        else:
-            def work(task):
-                p, s, e = task
-                w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
-                return core.expectation(w, donors[p].values)
+        def block(task, don):
+            p, s, e = task
+            w = lib.weights(pats[p].x_obs[s:e], don, float(self.tau))
+            return lib.expectation(w, don.values)
 
         out = z.copy()
-        fallback = [(pat.rows, pat.miss) for pat, don in zip(pats, donors, strict=True)
-                    if don is None]
+        fallback = [(pat.rows, pat.miss) for pat, nd in zip(pats, counts, strict=True) if nd == 0]
         n_fb = sum(r.size * m.size for r, m in fallback)
-        for (p, s, e), (vals, ok) in zip(tasks, core.run_tasks(work, tasks, threads),
+        for (p, s, e), (vals, ok) in zip(tasks, self._run(pats, tasks, threads, block),
                                          strict=True):
             rows, miss = pats[p].rows[s:e], pats[p].miss
             out[np.ix_(rows[ok], miss)] = vals[ok]
@@ -214,37 +220,36 @@ class KNNxKDEImputer(Imputer):
                 n_fb += int((~ok).sum()) * miss.size
         for rows, miss in fallback:
             out[np.ix_(rows, miss)] = [self._columns[j].mean() for j in miss]
-        self.n_fallback_cells_ = n_fb + self._n_fully_missing(pats, donors)
+        self.n_fallback_cells_ = n_fb + self._n_fully_missing(pats, counts)
         return pd.DataFrame(out * self.range_ + self.min_, index=X.index, columns=X.columns)
 
     def _sample(self, X: pd.DataFrame, n_draws: int, rng: np.random.Generator
                 ) -> list[pd.DataFrame]:
         z = (X.to_numpy(dtype=np.float64, na_value=np.nan) - self.min_) / self.range_
-        pats, donors, tasks, threads = self._plan(z, n_draws)
+        pats, counts, tasks, threads = self._plan(z, n_draws)
         h = float(self.h)
         if self._torch:
-            dev, g = self._on_device(donors), torch_generator(rng, self.device_)
+            g = torch_generator(rng, self.device_)
 
-            def work(task):
+            def block(task, don):
                 p, s, e = task
-                w = tk.weights(pats[p].x_obs[s:e], dev(p), float(self.tau))
-                return tk.draws(w, dev(p).values, n_draws, h, g)
+                w = tk.weights(pats[p].x_obs[s:e], don, float(self.tau))
+                return tk.draws(w, don.values, n_draws, h, g)
         else:
             rngs = dict(zip(tasks, rng.spawn(len(tasks)), strict=True))
 
-            def work(task):
+            def block(task, don):
                 p, s, e = task
                 g = rngs[task]
-                w = core.weights(pats[p].x_obs[s:e], donors[p], float(self.tau))
+                w = core.weights(pats[p].x_obs[s:e], don, float(self.tau))
                 pos, ok = core.pick_donors(w, n_draws, g)
-                vals = donors[p].values[pos]  # receivers x draws x missing columns
+                vals = don.values[pos]  # receivers x draws x missing columns
                 vals += g.normal(0.0, h, size=vals.shape)
                 return vals, ok
 
         rows_l, cols_l, vals_l = [], [], []
-        fallback = [(pat.rows, pat.miss) for pat, don in zip(pats, donors, strict=True)
-                    if don is None]
-        for (p, s, e), (vals, ok) in zip(tasks, core.run_tasks(work, tasks, threads),
+        fallback = [(pat.rows, pat.miss) for pat, nd in zip(pats, counts, strict=True) if nd == 0]
+        for (p, s, e), (vals, ok) in zip(tasks, self._run(pats, tasks, threads, block),
                                          strict=True):
             rows, miss = pats[p].rows[s:e], pats[p].miss
             if not ok.all():
@@ -262,7 +267,7 @@ class KNNxKDEImputer(Imputer):
                 cols_l.append(np.full(rows.size, j))
                 vals_l.append(pick + rng.normal(0.0, h, size=pick.shape))
                 n_fb += rows.size
-        self.n_fallback_cells_ = n_fb + self._n_fully_missing(pats, donors)
+        self.n_fallback_cells_ = n_fb + self._n_fully_missing(pats, counts)
         r, c = np.concatenate(rows_l), np.concatenate(cols_l)
         v = np.concatenate(vals_l, axis=1) * self.range_[c] + self.min_[c]
         base = X.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -273,8 +278,8 @@ class KNNxKDEImputer(Imputer):
             draws.append(pd.DataFrame(a, index=X.index, columns=X.columns))
         return draws
 
-    def _n_fully_missing(self, pats, donors) -> int:
+    def _n_fully_missing(self, pats, counts) -> int:
         """Cells of fully missing rows imputed through donors (not already counted)."""
         d = len(self.range_)
-        return sum(p.rows.size * d for p, don in zip(pats, donors, strict=True)
-                   if p.obs.size == 0 and don is not None and self.metric == "nan_std_eucl")
+        return sum(p.rows.size * d for p, nd in zip(pats, counts, strict=True)
+                   if p.obs.size == 0 and nd > 0 and self.metric == "nan_std_eucl")
