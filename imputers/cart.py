@@ -228,10 +228,12 @@ class CARTImputer(Imputer):
                       random_state=int(rng.integers(0, 2**31 - 1)))
         if self.kinds_[self.columns_[j]] == NUMERIC:
             root = float(np.var(y))
-            return DecisionTreeRegressor(ccp_alpha=cp * root, **common)
+            return DecisionTreeRegressor(ccp_alpha=cp * root, min_impurity_decrease=cp * root,
+                                         **common)
         p = np.bincount(y.astype(np.int64)) / len(y)
         root = float(1.0 - np.sum(p * p))
-        return DecisionTreeClassifier(ccp_alpha=cp * root, **common)
+        return DecisionTreeClassifier(ccp_alpha=cp * root, min_impurity_decrease=cp * root,
+                                      **common)
 
     def _block(self, z: np.ndarray, j: int) -> np.ndarray:
         """Predictor columns for column ``j``: itself, its codes, or its one-hot levels."""

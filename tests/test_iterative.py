@@ -128,6 +128,31 @@ def test_missforest_matches_the_paper_protocol_and_draws_vary():
     assert draws.std(axis=0).mean() < 0.2 * full["y"].std()
 
 
+def test_missforest_keeps_no_forest_and_imputes_unseen_rows():
+    """Memory stays linear in n (issue 13): no fitted forest is kept after fit or transform.
+
+    Rows unseen in fit are imputed by the seeded run on the fitted table with them appended.
+    """
+    import pickle
+
+    full, hidden = _sine(n=1200)
+    train, new = hidden.iloc[:800], hidden.iloc[800:]
+    imp = get_imputer("missforest", random_state=0).fit(train)
+    table_bytes = train.to_numpy().nbytes
+    assert len(pickle.dumps(imp)) < 6 * table_bytes  # the table, its result; no trees
+    out = imp.transform(new)
+    miss = new["y"].isna().to_numpy()
+    err = out["y"].to_numpy()[miss] - full["y"].to_numpy()[800:][miss]
+    assert np.sqrt(np.mean(err ** 2)) < 0.15           # the sine, learnt for unseen rows
+    pd.testing.assert_frame_equal(out, imp.transform(new))       # deterministic
+    pd.testing.assert_frame_equal(imp.transform(train),
+                                  get_imputer("missforest", random_state=0).fit(train)
+                                  .transform(train))
+    assert len(pickle.dumps(imp)) < 6 * table_bytes
+    draws = imp.sample(new, 2, random_state=0)
+    assert all(not d.isna().any().any() for d in draws)
+
+
 def test_numeric_only():
     df = make_typed(pd.DataFrame({"x": [1.0, 2.0, np.nan, 4.0], "g": ["a", "b", "a", None]}),
                     {"x": "numeric", "g": "categorical"})

@@ -10,15 +10,18 @@ For each size ``n`` the table is the seeded synthetic generator's (``datasets`` 
 ``--numeric`` non-linear numeric and ``--categorical`` dependent categorical columns of 4
 levels; 50 columns by default) with ``--rate`` of its cells hidden completely at random. Each
 (imputer, n) runs in a fresh process (so peak memory is its own): fit + transform, or fit +
-``sample_rows(n)`` for generators that do not impute; then each table metric (pMSE with both
-propensity models, cluster-log) on the imputed table. Reported per run: seconds, the process's
-peak resident memory and its increase over the loaded table (``ru_maxrss``), and per imputer the
-log-log slope of seconds against ``n`` (least squares over the sizes that finished: 1 = linear,
-2 = quadratic). A run past ``--timeout`` is killed and reported as such, never waited for.
+``sample_rows(n)`` for generators that do not impute. Each (metric, n) too, once per size, not
+per imputer (a metric's cost does not depend on who imputed): the metric scores the
+``independent`` imputer's table (its point imputation, or 5 draws for the metrics that use
+draws). Reported per run: seconds, the process's peak resident memory (``ru_maxrss``), and per
+imputer or metric the log-log slope of seconds against ``n`` (least squares over the sizes
+that finished: 1 = linear, 2 = quadratic). A run past ``--timeout`` is killed and reported as
+such, never waited for.
 
-Sizes run in turn, every imputer at one size before the next (an imputer that failed or timed
-out is not tried at a larger size), and the JSON is rewritten after every run, so a run cut
-short keeps what finished. Budgets are fixed per imputer (``BUDGETS``: epochs or steps that
+Sizes run in turn, every imputer and metric at one size before the next (one that failed or
+timed out is not tried at a larger size), and the JSON is rewritten after every run, so a run
+cut short keeps what finished; ``--resume`` keeps the finished runs of an earlier ``--out``
+and runs only the rest. Budgets are fixed per imputer (``BUDGETS``: epochs or steps that
 do not grow with ``n``), so the slope measures the method, not a budget rule. Numeric-only
 imputers (mice, missforest, knnxkde) get the numeric columns only. Each run's thread pools are
 capped at one thread as in a benchmark cell (``cell.thread_limit``).
@@ -50,7 +53,9 @@ BUDGETS = {
     "sdv_ctgan": {"epochs": 5, "device": "cpu"},
     "sdv_copulagan": {"epochs": 5, "device": "cpu"},
 }
-METRICS = ("pmse", "pmse_cart", "cluster_log")
+METRIC_DRAWS = 5
+MIN_SLOPE_SECONDS = 0.5
+METRIC_PREFIX = "metric:"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,7 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=0.3)
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per run (3600)")
     p.add_argument("--device", default="cpu", help="device of the torch imputers")
-    p.add_argument("--no-metrics", action="store_true", help="time the imputers only")
+    p.add_argument("--metrics", nargs="*", default=None,
+                   help="metrics to time (default: every registered one; none: --metrics)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished runs of an earlier --out and run only the rest")
     p.add_argument("--out", type=Path, default=Path("scale.json"))
     return p.parse_args(argv)
 
@@ -71,51 +79,71 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def one_run(name: str, n: int, args: dict, conn) -> None:
-    """In a fresh process: load, mask, fit + transform (or sample), then the metrics."""
-    from imputebench.benchmarks.cell import thread_limit
+def _table(n: int, args: dict, categorical: bool):
     from imputebench.datasets import MaskSpec, load_dataset, make_mask
+
+    truth = load_dataset("synthetic", n_rows=n, n_numeric=args["numeric"],
+                         n_categorical=args["categorical"] if categorical else 0, seed=0)
+    mask = make_mask(truth, MaskSpec("mcar", args["rate"]), 0)
+    return truth, mask
+
+
+def _imputer_run(name: str, n: int, args: dict, out: dict) -> None:
     from imputebench.imputers import get_imputer, get_imputer_class
+
+    caps = get_imputer_class(name).capabilities
+    truth, mask = _table(n, args, caps.categorical)
+    hidden = truth.mask(mask)
+    params = dict(BUDGETS.get(name, {}))
+    if "device" in params:
+        params["device"] = args["device"]
+    imp = get_imputer(name, **params)
+    if "random_state" in imp.get_params():
+        imp.set_params(random_state=0)
+    out["cols"] = truth.shape[1]
+    out["table_mb"] = _peak_mb()
+    t0 = time.perf_counter()
+    if caps.imputes:
+        imp.fit(hidden)
+        t1 = time.perf_counter()
+        imp.transform(hidden)
+    else:
+        imp.fit(truth)
+        t1 = time.perf_counter()
+        imp.sample_rows(n, random_state=0)
+    t2 = time.perf_counter()
+    out.update(fit_s=t1 - t0, transform_s=t2 - t1, seconds=t2 - t0)
+
+
+def _metric_run(name: str, n: int, args: dict, out: dict) -> None:
+    from imputebench.imputers import get_imputer
     from imputebench.metrics import get_metric
+
+    metric = get_metric(name)
+    truth, mask = _table(n, args, "categorical" in metric.kinds)
+    hidden = truth.mask(mask)
+    imp = get_imputer("independent", random_state=0).fit(hidden)
+    imputed = (imp.sample(hidden, METRIC_DRAWS, random_state=1) if metric.uses == "draws"
+               else imp.transform(hidden))
+    out["cols"] = truth.shape[1]
+    out["table_mb"] = _peak_mb()
+    t0 = time.perf_counter()
+    value = metric.compute(truth, imputed, mask)
+    out["seconds"] = time.perf_counter() - t0
+    out["value"] = {k: float(v) for k, v in value.items()}
+
+
+def one_run(name: str, n: int, args: dict, conn) -> None:
+    """In a fresh process: one imputer's fit + transform (or sample), or one metric."""
+    from imputebench.benchmarks.cell import thread_limit
 
     out: dict = {"imputer": name, "n": n}
     try:
         with thread_limit(1):
-            caps = get_imputer_class(name).capabilities
-            truth = load_dataset("synthetic", n_rows=n, n_numeric=args["numeric"],
-                                 n_categorical=args["categorical"] if caps.categorical else 0,
-                                 seed=0)
-            mask = make_mask(truth, MaskSpec("mcar", args["rate"]), 0)
-            hidden = truth.mask(mask)
-            params = dict(BUDGETS.get(name, {}))
-            if "device" in params:
-                params["device"] = args["device"]
-            imp = get_imputer(name, **params)
-            if "random_state" in imp.get_params():
-                imp.set_params(random_state=0)
-            out["cols"] = truth.shape[1]
-            out["table_mb"] = _peak_mb()
-            t0 = time.perf_counter()
-            if caps.imputes:
-                imp.fit(hidden)
-                t1 = time.perf_counter()
-                result = imp.transform(hidden)
+            if name.startswith(METRIC_PREFIX):
+                _metric_run(name.removeprefix(METRIC_PREFIX), n, args, out)
             else:
-                imp.fit(truth)
-                t1 = time.perf_counter()
-                result = imp.sample_rows(n, random_state=0)
-            t2 = time.perf_counter()
-            out.update(fit_s=t1 - t0, transform_s=t2 - t1, seconds=t2 - t0,
-                       imputer_peak_mb=_peak_mb())
-            if not args["no_metrics"]:
-                for m in METRICS:
-                    t = time.perf_counter()
-                    metric = get_metric(m)
-                    if caps.imputes:
-                        metric.compute(truth, [result], mask)
-                    else:
-                        metric.score(truth, result)
-                    out[f"{m}_s"] = time.perf_counter() - t
+                _imputer_run(name, n, args, out)
         out["peak_mb"] = _peak_mb()
         out["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - reported in the table
@@ -149,16 +177,18 @@ def run(name: str, n: int, args: argparse.Namespace) -> dict:
 
 
 def slope(points: list[tuple[int, float]]) -> float | None:
-    """Least-squares slope of log(seconds) on log(n); None with fewer than 2 sizes."""
+    """Least-squares slope of log(seconds) on log(n); None with fewer than 2 sizes or when
+    every run took under half a second."""
     pts = [(n, s) for n, s in points if s and s > 0]
-    if len(pts) < 2:
+    if len(pts) < 2 or max(s for _, s in pts) < MIN_SLOPE_SECONDS:  # timer noise, not a slope
         return None
     x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
     return float(np.polyfit(x, y, 1)[0])
 
 
 def table(results: list[dict], sizes: list[int]) -> str:
-    names = sorted({r["imputer"] for r in results})
+    names = sorted({r["imputer"] for r in results},
+                   key=lambda x: (x.startswith(METRIC_PREFIX), x))
     head = ["imputer", *[f"n={n:,}: s / peak MB" for n in sizes], "slope (time)"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name in names:
@@ -192,17 +222,25 @@ def _write(args: argparse.Namespace, names: list[str], results: list[dict]) -> N
 def main(argv=None) -> int:
     args = parse_args(argv)
     from imputebench.imputers import available_imputers
+    from imputebench.metrics import available_metrics
 
     names = args.imputers or available_imputers()
+    metrics = available_metrics() if args.metrics is None else args.metrics
     unknown = sorted(set(names) - set(available_imputers()))
+    unknown += sorted(set(metrics) - set(available_metrics()))
     if unknown:
-        print(f"unknown imputer(s) {unknown}", file=sys.stderr)
+        print(f"unknown imputer(s) or metric(s) {unknown}", file=sys.stderr)
         return 2
+    names = names + [METRIC_PREFIX + m for m in metrics]
     results: list[dict] = []
-    stopped: set[str] = set()        # failed or timed out at a smaller n: larger ones would too
-    for n in sorted(args.sizes):     # every imputer at one size, then the next size
+    if args.resume and args.out.exists():
+        results = [r for r in json.loads(args.out.read_text())["results"]
+                   if r["imputer"] in names and r["n"] in args.sizes]
+    done = {(r["imputer"], r["n"]) for r in results}
+    stopped = {r["imputer"] for r in results if r["status"] != "ok"}  # larger n would fail too
+    for n in sorted(args.sizes):     # every imputer and metric at one size, then the next size
         for name in names:
-            if name in stopped:
+            if name in stopped or (name, n) in done:
                 continue
             r = run(name, n, args)
             results.append(r)
@@ -212,6 +250,7 @@ def main(argv=None) -> int:
             if r["status"] != "ok":
                 stopped.add(name)
             _write(args, names, results)           # a run cut short keeps what finished
+    _write(args, names, results)
     print(table(results, sorted(args.sizes)))
     print(f"wrote {args.out}")
     return 0
