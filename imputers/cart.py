@@ -40,7 +40,10 @@ class CARTImputer(Imputer):
     3 * minbucket`` (rpart's ``minsplit`` when only ``minbucket`` is given) and cost-complexity
     pruning with sklearn ``ccp_alpha = ccp_alpha * root impurity`` (root variance for a
     numeric target, root Gini for a categorical one), so that ``ccp_alpha`` here is rpart's
-    ``cp``: the fraction of the root node's risk a split must remove. For regression the
+    ``cp``: the fraction of the root node's risk a split must remove. The same value is
+    sklearn's ``min_impurity_decrease``: rpart does not attempt a split that removes less than
+    that while growing, so neither do we (for regression ``N_t / N`` times the impurity decrease
+    is the drop in the sum of squares over ``N``, rpart's rule exactly). For regression the
     mapping is exact in form (rpart's risk is the sum of squares, sklearn's the weighted mean
     squared error); for classification rpart prunes on misclassification risk and sklearn on
     Gini, so the mapping is approximate.
