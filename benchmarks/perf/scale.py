@@ -134,7 +134,8 @@ def _metric_run(name: str, n: int, args: dict, out: dict) -> None:
     t0 = time.perf_counter()
     value = metric.compute(truth, imputed, mask)
     out["seconds"] = time.perf_counter() - t0
-    out["value"] = {k: float(v) for k, v in value.items()}
+    # the table-wide value and its companions (null, ratio, ...), not one entry per column
+    out["value"] = {k: float(v) for k, v in value.items() if k not in truth.columns}
 
 
 def one_run(name: str, n: int, args: dict, conn) -> None:
