@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
@@ -180,23 +183,38 @@ class KNNxKDEImputer(Imputer):
         return pats, counts, tasks, threads
 
     def _run(self, pats, tasks, threads, block) -> list:
-        """``[block(task, donors of its pattern) for task in tasks]``, pattern by pattern.
+        """``[block(task, donors of its pattern) for task in tasks]``, on ``threads`` threads.
 
-        Tasks are grouped by pattern (they come sorted by it); each group builds its donors
-        (on the device for the torch path), runs its blocks and releases them, so at most one
-        pattern's donors per thread are alive.
+        A pattern's donors are built by the first of its blocks to start and released when its
+        last block ends. Tasks come pattern by pattern, so about one pattern per thread is alive,
+        and the blocks of one large pattern still spread over the threads.
         """
-        groups: dict[int, list] = {}
-        for t in tasks:
-            groups.setdefault(t[0], []).append(t)
+        left = Counter(t[0] for t in tasks)
+        live: dict[int, object] = {}
+        guard, building = threading.Lock(), {}
 
-        def work(p):
-            don = core.prepare_donors(self._z, self._observed, self.sigma2_, pats[p], self.metric,
-                                      core.donor_rows(self._bits, pats[p].miss))
-            if self._torch:
-                don = tk.to_device(don, self.device_)
-            return [block(t, don) for t in groups[p]]
-        return [r for group in core.run_tasks(work, list(groups), threads) for r in group]
+        def donors(p):
+            with guard:
+                lock = building.setdefault(p, threading.Lock())
+            with lock:
+                if p not in live:
+                    don = core.prepare_donors(self._z, self._observed, self.sigma2_, pats[p],
+                                              self.metric, core.donor_rows(self._bits,
+                                                                           pats[p].miss))
+                    live[p] = tk.to_device(don, self.device_) if self._torch else don
+                return live[p]
+
+        def work(task):
+            p = task[0]
+            try:
+                return block(task, donors(p))
+            finally:
+                with guard:
+                    left[p] -= 1
+                    if left[p] == 0:
+                        live.pop(p, None)
+                        building.pop(p, None)
+        return core.run_tasks(work, tasks, threads)
 
     def _impute(self, X: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         z = (X.to_numpy(dtype=np.float64, na_value=np.nan) - self.min_) / self.range_
